@@ -1,0 +1,23 @@
+# Thin wrappers: every target is one nox session (nox installs what it needs).
+NOX ?= nox
+SCENARIO ?=
+
+.PHONY: gate demo test lint typecheck bench
+
+gate:
+	$(NOX) -s gate -- $(ARGS)
+
+demo:
+	$(NOX) -s demo -- $(if $(SCENARIO),--scenario $(SCENARIO),) $(ARGS)
+
+test:
+	$(NOX) -s tests lint typecheck
+
+lint:
+	$(NOX) -s lint
+
+typecheck:
+	$(NOX) -s typecheck
+
+bench:
+	$(NOX) -s bench -- $(ARGS)

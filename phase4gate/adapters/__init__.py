@@ -1,0 +1,1 @@
+"""I/O adapters: GitHub, HTTP, package index, git, processes, the evidence store."""

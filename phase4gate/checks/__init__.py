@@ -1,0 +1,1 @@
+"""Pure checks: data in, verdict out; no I/O imports."""

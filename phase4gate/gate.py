@@ -1,0 +1,619 @@
+"""The gate engine: eight work packages, their dependencies, stops, journal and resume.
+
+The WPs form a dependency graph (WP01 -> WP02 -> WP04 -> WP05 -> WP06 -> WP07 ->
+WP08, and WP03 needed by WP04).  WP03 starts once WP01 has passed and runs beside
+WP02.  The engine:
+
+* never starts a WP whose dependencies did not pass;
+* halts at the first stop or error (a WP already running finishes and is recorded);
+* marks every WP not reached ``skipped``, never ``passed``;
+* appends every event, fsync'd, to ``journal.jsonl`` in the run folder; the report
+  (``report.json``/``report.md``) is a projection of that journal.
+
+Each WP's work is a function ``run(ctx: StepContext) -> StepOutcome`` in
+``phase4gate.steps.wpNN``; the engine only wires them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import importlib
+import json
+import logging
+import secrets as _secrets
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+from attrs import field, frozen
+
+from phase4gate.errors import (
+    EvidenceError,
+    InputError,
+    NotImplementedStepError,
+    Phase4GateError,
+    UsageError,
+)
+from phase4gate.models import (
+    WP_IDS,
+    EvidenceRef,
+    FactValue,
+    GateReport,
+    StepOutcome,
+    StepResult,
+    StepStatus,
+    StopKind,
+)
+
+if TYPE_CHECKING:
+    from phase4gate.adapters.store import EvidenceStore
+    from phase4gate.config import GateConfig
+    from phase4gate.progress import Progress
+
+__all__ = [
+    "WORK_PACKAGES",
+    "Gate",
+    "Step",
+    "StepContext",
+    "WorkPackage",
+    "find_run",
+    "new_run_id",
+    "report_from_journal",
+    "work_package",
+]
+
+log = logging.getLogger("phase4gate")
+
+
+@frozen
+class WorkPackage:
+    """One WP: what it does, what it needs, when it stops."""
+
+    id: str
+    title: str
+    needs: tuple[str, ...]
+    stop_conditions: tuple[str, ...]
+    # Ordering only: start after these passed, without being a dependency (WP03 after WP01).
+    starts_after: tuple[str, ...] = ()
+
+
+WORK_PACKAGES: Final = (
+    WorkPackage(
+        "WP01",
+        "Blockers #1141 and #1182 closed by substantive, test-backed fixes",
+        (),
+        (
+            "a blocker is still open (waiting)",
+            "a blocker was closed as not planned or duplicate, or without a linked change (failed)",
+            "a blocker's fix is logging-only, docs-only, or does not touch its focus (failed)",
+            "no test fails without the fix and passes with it (failed)",
+        ),
+    ),
+    WorkPackage(
+        "WP02",
+        "Newest RC after the baseline installed in isolation and verified",
+        ("WP01",),
+        (
+            "no RC newer than the baseline on the index (waiting: an operator must cut one)",
+            "the RC does not contain a blocker's fix commit (waiting)",
+            "the RC breaks as users install it: dependency drift or broken (failed)",
+        ),
+    ),
+    WorkPackage(
+        "WP03",
+        "Read-only SaaS preflight: health, readiness, drain counts",
+        (),
+        (
+            "/health/ready/ is not 200 or the drain queue is degraded (waiting)",
+            "events package older than required (waiting)",
+            "drain counts differ from 0 and exactly 22 (failed)",
+        ),
+        starts_after=("WP01",),
+    ),
+    WorkPackage(
+        "WP04",
+        "One canary run: all four scenarios pass",
+        ("WP02", "WP03"),
+        ("any scenario fails, is skipped or missing (failed; the mapped blocker is re-opened)",),
+    ),
+    WorkPackage(
+        "WP05",
+        "Four consecutive canary runs: 16 of 16 cells pass",
+        ("WP04",),
+        (
+            "any run does not pass (failed; the mapped blocker is re-opened)",
+            "the SaaS was redeployed or the RC changed during the gate (waiting)",
+        ),
+    ),
+    WorkPackage(
+        "WP06",
+        "Evidence bundled; e2e#41 commented and closed",
+        ("WP05",),
+        ("the comment cannot be rendered from observed facts, or was not read back (failed)",),
+    ),
+    WorkPackage(
+        "WP07",
+        "Teamspace MVP suite passes four times, logs kept",
+        ("WP06",),
+        ("any Teamspace run fails (failed; triaged from its log)",),
+    ),
+    WorkPackage(
+        "WP08",
+        "spec-kitty#1038 commented, never closed",
+        ("WP07",),
+        ("the comment cannot be rendered, or #1038 is not open after posting (failed)",),
+    ),
+)
+
+
+def work_package(wp: str) -> WorkPackage:
+    """Return the WP named *wp* (case-insensitive).
+
+    Raises:
+        UsageError: no such WP.
+    """
+    key = wp.upper()
+    for w in WORK_PACKAGES:
+        if w.id == key:
+            return w
+    msg = f"unknown work package {wp!r}; expected one of {', '.join(WP_IDS)}"
+    raise UsageError(msg)
+
+
+def _dependents(wp: str) -> set[str]:
+    """Every WP that needs *wp*, directly or not."""
+    out: set[str] = set()
+    frontier = [wp]
+    while frontier:
+        cur = frontier.pop()
+        for w in WORK_PACKAGES:
+            if cur in w.needs and w.id not in out:
+                out.add(w.id)
+                frontier.append(w.id)
+    return out
+
+
+def _closure(wp: str) -> set[str]:
+    """*wp* and everything it needs, directly or not (ordering edges included)."""
+    out = {wp}
+    frontier = [wp]
+    while frontier:
+        w = work_package(frontier.pop())
+        for dep in (*w.needs, *w.starts_after):
+            if dep not in out:
+                out.add(dep)
+                frontier.append(dep)
+    return out
+
+
+@attrs.define
+class StepContext:
+    """What a WP step gets: configuration, its evidence store, earlier results, knobs."""
+
+    wp: str
+    config: GateConfig
+    run_id: str
+    store: EvidenceStore
+    evidence_root: Path
+    results: Mapping[str, StepResult]
+    progress: Progress
+    dry_run: bool = False
+    environ: Mapping[str, str] = field(factory=dict, repr=False)
+    # Folder (relative to the run folder) for this execution of this WP: "wp03/1".
+    prefix: str = ""
+    # Free-form knobs from the CLI for one step (e.g. install mode), not persisted.
+    options: Mapping[str, str] = field(factory=dict)
+
+    @property
+    def token(self) -> str | None:
+        """The GitHub token from the environment, if any."""
+        return self.config.token(self.environ)
+
+    def fact(self, wp: str, key: str) -> FactValue:
+        """Return a fact recorded by an earlier WP of this run.
+
+        Raises:
+            InputError: the WP did not pass or did not record *key*.
+        """
+        result = self.results.get(wp)
+        if result is None or result.status is not StepStatus.PASSED:
+            raise InputError(f"journal of {self.run_id}", [f"{wp} has not passed; {self.wp} needs its facts"])
+        if key not in result.facts:
+            raise InputError(f"journal of {self.run_id}", [f"$.{wp}.facts: missing {key!r}"])
+        return result.facts[key]
+
+    def note(self, message: str) -> None:
+        """Show progress for this WP."""
+        self.progress.update(self.wp, message)
+
+    def evidence_path(self, name: str) -> str:
+        """Return *name* inside this WP execution's evidence folder."""
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+
+Step = Callable[[StepContext], StepOutcome]
+
+
+def _load_step(wp: str) -> Step:
+    module = importlib.import_module(f"phase4gate.steps.{wp.lower()}")
+    run = getattr(module, "run", None)
+    if run is None:
+        msg = f"{wp} is not implemented yet; the gate cannot decide it"
+        raise NotImplementedStepError(msg, hint="run the WPs before it with --until, or wait for the implementation")
+    step: Step = run
+    return step
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Return a sortable run id: ``20261125T101500Z-3f9a``."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{_secrets.token_hex(2)}"
+
+
+def find_run(evidence_root: Path, run: str) -> Path:
+    """Return the folder of run *run* (an id, a path, or ``latest``).
+
+    Raises:
+        UsageError: no such run.
+    """
+    candidate = Path(run)
+    if candidate.is_dir() and (candidate / "journal.jsonl").exists():
+        return candidate
+    if run == "latest":
+        runs = sorted(p for p in evidence_root.glob("*/journal.jsonl"))
+        if not runs:
+            msg = f"no gate run under {evidence_root}"
+            raise UsageError(msg, hint="start one with `phase4gate run`")
+        return runs[-1].parent
+    path = evidence_root / run
+    if not (path / "journal.jsonl").exists():
+        msg = f"no gate run {run!r} under {evidence_root}"
+        raise UsageError(msg, hint="`phase4gate status` lists the runs")
+    return path
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def report_from_journal(lines: Iterable[str], *, source: str = "journal.jsonl") -> GateReport:
+    """Fold a journal into the report: the last result of each WP, in WP order.
+
+    Raises:
+        InputError: a line is not JSON or not a journal event.
+    """
+    from phase4gate import convert  # noqa: PLC0415 - cattrs stays out of start-up
+
+    run_id = ""
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    dry_run = False
+    requested: tuple[str, ...] = WP_IDS
+    latest: dict[str, StepResult] = {}
+    for n, line in enumerate(lines, 1):
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(source, [f"line {n}: not JSON ({exc.msg})"]) from None
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "gate-start":
+            run_id = str(event.get("run_id", ""))
+            started = started or convert.structure(event.get("time"), dt.datetime, source=f"{source}:{n}")
+            dry_run = bool(event.get("dry_run", False))
+            requested = tuple(event.get("requested", WP_IDS))
+        elif kind == "wp-result":
+            result = convert.structure(event.get("result"), StepResult, source=f"{source}:{n}")
+            latest[result.wp] = result
+        elif kind == "gate-end":
+            finished = convert.structure(event.get("time"), dt.datetime, source=f"{source}:{n}")
+        elif kind not in {"wp-start", "wp-reused", "interrupted"}:
+            raise InputError(source, [f"line {n}: unknown event {kind!r}"])
+    if started is None:
+        raise InputError(source, ["no gate-start event"])
+    steps = tuple(latest[wp] for wp in WP_IDS if wp in latest)
+    end = finished or max((s.finished_at for s in steps), default=started)
+    return GateReport(
+        run_id=run_id,
+        started_at=started,
+        finished_at=max(end, started),
+        steps=steps,
+        dry_run=dry_run,
+        requested=requested,
+    )
+
+
+class Gate:
+    """Run the WPs of one gate run, in dependency order, halting at the first stop."""
+
+    def __init__(  # noqa: PLR0913 - the knobs of `phase4gate run`
+        self,
+        config: GateConfig,
+        *,
+        evidence_root: Path | None = None,
+        resume: str | None = None,
+        dry_run: bool = False,
+        environ: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
+        steps: Mapping[str, Step] | None = None,
+        options: Mapping[str, str] | None = None,
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        from phase4gate.adapters.store import EvidenceStore  # noqa: PLC0415
+        from phase4gate.progress import NullProgress  # noqa: PLC0415
+
+        self.config = config
+        self.evidence_root = evidence_root or Path(config.evidence.root)
+        self.dry_run = dry_run
+        self.environ = dict(environ) if environ is not None else {}
+        self.progress = progress or NullProgress()
+        self._steps = dict(steps or {})
+        self._options = dict(options or {})
+        self._clock = clock
+        if resume:
+            self.run_dir = find_run(self.evidence_root, resume)
+            self.run_id = self.run_dir.name
+        else:
+            self.run_id = new_run_id(clock())
+            self.run_dir = self.evidence_root / self.run_id
+        self.store = EvidenceStore(self.run_dir)
+        self._previous = self._load_previous() if resume else None
+
+    # ----------------------------------------------------------------- journal
+
+    def _journal(self, event: dict[str, Any]) -> None:
+        from phase4gate import convert  # noqa: PLC0415
+
+        self.store.append_journal(json.dumps(convert.unstructure(event), sort_keys=True))
+
+    def _load_previous(self) -> GateReport | None:
+        lines = self.store.read_journal()
+        return report_from_journal(lines, source=str(self.run_dir / "journal.jsonl")) if lines else None
+
+    def _starts(self, wp: str) -> int:
+        return sum(1 for ln in self.store.read_journal() if f'"wp": "{wp}"' in ln and '"wp-start"' in ln)
+
+    # ----------------------------------------------------------------- resume
+
+    def _evidence_intact(self, result: StepResult) -> bool:
+        from phase4gate.adapters.store import sha256_file  # noqa: PLC0415
+
+        for ref in result.evidence:
+            p = self.run_dir / ref.path
+            if not p.is_file() or sha256_file(p) != ref.sha256:
+                return False
+        return True
+
+    def _reusable(self, result: StepResult) -> tuple[bool, str]:
+        if result.status is not StepStatus.PASSED:
+            return False, f"{result.status.value} before"
+        if not self._evidence_intact(result):
+            return False, "its evidence changed since; re-running"
+        if result.wp == "WP03":
+            max_age = dt.timedelta(hours=self.config.saas.max_preflight_age_hours)
+            if self._clock() - result.finished_at > max_age:
+                return False, f"preflight older than {self.config.saas.max_preflight_age_hours:g} h; re-running"
+        return True, "passed before with intact evidence"
+
+    def _reused_results(self, wanted: set[str]) -> dict[str, StepResult]:
+        """Return the previous run's passed results that stay valid (and whose needs stay valid)."""
+        if self._previous is None:
+            return {}
+        keep: dict[str, StepResult] = {}
+        invalid: set[str] = set()
+        for wp in WP_IDS:
+            prev = self._previous.step(wp)
+            if prev is None:
+                continue
+            ok, why = self._reusable(prev)
+            if not ok and prev.status is StepStatus.PASSED:
+                log.info("%s: %s", wp, why)
+                invalid |= {wp} | _dependents(wp)
+            if ok and wp not in invalid:
+                keep[wp] = prev
+        return {wp: r for wp, r in keep.items() if wp in wanted or r.status is StepStatus.PASSED}
+
+    # ----------------------------------------------------------------- running
+
+    def _step_fn(self, wp: str) -> Step:
+        if wp in self._steps:
+            return self._steps[wp]
+        return _load_step(wp)
+
+    def _execute(self, wp: str, results: Mapping[str, StepResult]) -> StepResult:
+        started = self._clock()
+        n = self._starts(wp) + 1
+        self._journal({"event": "wp-start", "wp": wp, "time": started, "attempt": n})
+        self.progress.start(wp, work_package(wp).title)
+        ctx = StepContext(
+            wp=wp,
+            config=self.config,
+            run_id=self.run_id,
+            store=self.store,
+            evidence_root=self.evidence_root,
+            results=dict(results),
+            progress=self.progress,
+            dry_run=self.dry_run,
+            environ=self.environ,
+            prefix=f"{wp.lower()}/{n}",
+            options=self._options,
+        )
+        try:
+            outcome = self._step_fn(wp)(ctx)
+        except InputError as exc:
+            outcome = StepOutcome.stopped(
+                StopKind.FAILED,
+                "evidence malformed or inconsistent",
+                str(exc),
+                facts={"error": type(exc).__name__},
+            )
+        except Phase4GateError as exc:
+            reason = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
+            outcome = StepOutcome.error(reason, facts={"error": type(exc).__name__, "exit_code": int(exc.exit_code)})
+        except Exception as exc:
+            log.exception("%s crashed", wp)
+            outcome = StepOutcome.error(
+                f"internal error: {type(exc).__name__}: {exc}",
+                facts={"error": type(exc).__name__, "exit_code": 70},
+            )
+        result = StepResult.from_outcome(wp, outcome, started, max(self._clock(), started))
+        self._journal({"event": "wp-result", "wp": wp, "result": result, "time": result.finished_at})
+        self.progress.done(wp, f"{result.status.value}" + (f" ({result.stop_kind.value})" if result.stop_kind else ""))
+        return result
+
+    def plan(self, *, only: str | None = None, until: str | None = None) -> tuple[str, ...]:
+        """Return the WPs this invocation is asked for, in order.
+
+        Raises:
+            UsageError: ``--only`` and ``--until`` together, or an unknown WP.
+        """
+        if only and until:
+            msg = "--only and --until cannot be combined"
+            raise UsageError(msg)
+        if only:
+            return (work_package(only).id,)
+        if until:
+            wanted = _closure(work_package(until).id)
+            return tuple(wp for wp in WP_IDS if wp in wanted)
+        return WP_IDS
+
+    def run(self, *, only: str | None = None, until: str | None = None) -> GateReport:
+        """Run the requested WPs and return the report (also written beside the journal).
+
+        Raises:
+            UsageError: ``--only WPxx`` whose dependencies have not passed in this run.
+        """
+        requested = self.plan(only=only, until=until)
+        reused = self._reused_results(set(requested))
+        if only:
+            package = work_package(only)
+            missing = [d for d in package.needs if d not in reused]
+            if missing:
+                msg = f"{package.id} needs {', '.join(missing)} to have passed in run {self.run_id}, and they have not"
+                raise UsageError(
+                    msg,
+                    hint=f"run `phase4gate run --until {missing[-1]}` first, "
+                    "or pass --resume with a run where they passed",
+                )
+        start = self._clock()
+        self._journal(
+            {
+                "event": "gate-start",
+                "run_id": self.run_id,
+                "time": start,
+                "dry_run": self.dry_run,
+                "requested": list(requested),
+                "resumed": self._previous is not None,
+            }
+        )
+        results: dict[str, StepResult] = {}
+        for wp, prev in reused.items():
+            if wp in requested or only:
+                results[wp] = prev
+                self._journal({"event": "wp-reused", "wp": wp, "time": self._clock()})
+                self._journal({"event": "wp-result", "wp": wp, "result": prev, "time": prev.finished_at})
+        try:
+            self._run_graph(requested, results)
+        except KeyboardInterrupt:
+            from phase4gate.adapters.proc import terminate_all  # noqa: PLC0415
+
+            terminate_all()
+            self._journal({"event": "interrupted", "time": self._clock()})
+            raise
+        halted = next((r for r in results.values() if r.status in {StepStatus.STOPPED, StepStatus.ERROR}), None)
+        for wp in requested:
+            if wp not in results:
+                t = self._clock()
+                why = (
+                    f"not started: {halted.wp} {halted.status.value}"
+                    if halted
+                    else "not started: its dependencies did not pass"
+                )
+                skipped = StepResult(wp=wp, status=StepStatus.SKIPPED, reason=why, started_at=t, finished_at=t)
+                results[wp] = skipped
+                self._journal({"event": "wp-result", "wp": wp, "result": skipped, "time": t})
+        self._journal({"event": "gate-end", "time": self._clock()})
+        report = report_from_journal(self.store.read_journal(), source=str(self.run_dir / "journal.jsonl"))
+        write_report_files(self.run_dir, report)
+        return report
+
+    def _run_graph(self, requested: tuple[str, ...], results: dict[str, StepResult]) -> None:
+        pending = [wp for wp in requested if wp not in results]
+        halted = False
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="wp") as pool:
+            running: dict[concurrent.futures.Future[StepResult], str] = {}
+            while True:
+                if not halted:
+                    for wp in list(pending):
+                        w = work_package(wp)
+                        gates = (*w.needs, *(d for d in w.starts_after if d in requested))
+                        if all(d in results and results[d].status is StepStatus.PASSED for d in gates):
+                            pending.remove(wp)
+                            running[pool.submit(self._execute, wp, dict(results))] = wp
+                if not running:
+                    return
+                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for fut in done:
+                    wp = running.pop(fut)
+                    result = fut.result()
+                    results[wp] = result
+                    if result.status is not StepStatus.PASSED:
+                        halted = True
+
+
+def render_report_markdown(report: GateReport) -> str:
+    """Render the report as Markdown: WP x status x stop kind x reason x duration."""
+    lines = [
+        f"# phase4gate report — run {report.run_id}",
+        "",
+        f"Verdict: **{report.verdict.value}**"
+        + (" (DRY RUN: nothing was written or installed)" if report.dry_run else ""),
+        "",
+        "| WP | status | stop kind | reason | duration |",
+        "|---|---|---|---|---|",
+    ]
+    for s in report.steps:
+        reason = s.reason.replace("|", "\\|").replace("\n", " ")
+        if s.stop_condition:
+            reason = f"{s.stop_condition}: {reason}"
+        kind = s.stop_kind.value if s.stop_kind else ""
+        lines.append(f"| {s.wp} | {s.status.value} | {kind} | {reason} | {s.duration_seconds:.1f}s |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report_files(run_dir: Path, report: GateReport) -> None:
+    """Write ``report.json`` and ``report.md`` beside the journal.
+
+    The report is a projection of the append-only journal (``phase4gate status``
+    re-derives it), so it is replaced atomically on each invocation rather than
+    being write-once evidence; ``phase4gate verify`` checks it against the journal.
+    """
+    import os  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from phase4gate import convert  # noqa: PLC0415
+
+    for name, text in (("report.json", convert.dumps(report)), ("report.md", render_report_markdown(report))):
+        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".report-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, run_dir / name)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            msg = f"cannot write {name}: {exc.strerror}"
+            raise EvidenceError(msg, path=str(run_dir / name)) from None
+
+
+def evidence_refs(*refs: EvidenceRef | Iterable[EvidenceRef]) -> tuple[EvidenceRef, ...]:
+    """Flatten references for a :class:`StepOutcome`."""
+    out: list[EvidenceRef] = []
+    for r in refs:
+        if isinstance(r, EvidenceRef):
+            out.append(r)
+        else:
+            out.extend(r)
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""Local emulators (GitHub, package index, SaaS) and fixture worlds for tests and the demo."""

@@ -1,0 +1,1 @@
+"""One module per work package: ``run(ctx: StepContext) -> StepOutcome``."""
