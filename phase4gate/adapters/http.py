@@ -1,0 +1,250 @@
+"""The read-only HTTP client (urllib3): it can only send GET.
+
+:class:`ReadOnlyClient` has one request method, :meth:`ReadOnlyClient.get`; the
+method policy ``SAAS_ALLOWED_METHODS`` is checked before any request leaves, so
+the SaaS preflight cannot write even by mistake.  Connect errors, read timeouts
+and 502/503/504 are retried with exponential backoff (``Retry-After`` honoured),
+within a total deadline; the delays go through an injected ``sleep`` so tests
+assert them.  Redirects are followed only to the same scheme, host and port.
+The index adapter reuses this client for its one GET.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from attrs import field, frozen
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from phase4gate.errors import AdapterError, SaaSError
+
+if TYPE_CHECKING:
+    from phase4gate.config import SaaSConfig
+
+__all__ = [
+    "RETRY_STATUSES",
+    "SAAS_ALLOWED_METHODS",
+    "HttpAnswer",
+    "ReadOnlyClient",
+    "backoff_delay",
+    "user_agent",
+]
+
+SAAS_ALLOWED_METHODS: Final = frozenset({"GET", "HEAD"})
+RETRY_STATUSES: Final = frozenset({502, 503, 504})
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS: Final = 5
+_MAX_RETRY_AFTER: Final = 120.0
+
+
+def user_agent() -> str:
+    """Return ``phase4gate/<version>``."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return f"phase4gate/{version('phase4gate')}"
+    except PackageNotFoundError:  # pragma: no cover - phase4gate runs installed
+        return "phase4gate/0"
+
+
+@frozen
+class HttpAnswer:
+    """One answer: status, headers, body (decoded from gzip), how long and how many tries."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)
+    latency_seconds: float
+    attempts: int
+
+    def header(self, name: str) -> str | None:
+        """Return header *name* (case-insensitive)."""
+        lower = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lower), None)
+
+
+def backoff_delay(attempt: int, factor: float, retry_after: str | None, *, now: float | None = None) -> float:
+    """Return the delay before retry number *attempt* (1-based).
+
+    ``Retry-After`` (seconds or an HTTP date) wins over ``factor * 2**(attempt-1)``;
+    it is capped at two minutes.
+    """
+    if retry_after:
+        text = retry_after.strip()
+        if text.isdigit():
+            return min(float(text), _MAX_RETRY_AFTER)
+        try:
+            when = email.utils.parsedate_to_datetime(text).timestamp()
+        except (TypeError, ValueError):
+            pass
+        else:
+            return min(max(0.0, when - (time.time() if now is None else now)), _MAX_RETRY_AFTER)
+    return float(factor * (2 ** (attempt - 1)))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+class ReadOnlyClient:
+    """A GET-only HTTP client with retries, timeouts, a deadline and same-host redirects."""
+
+    def __init__(  # noqa: PLR0913 - every knob is a keyword
+        self,
+        base_url: str = "",
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
+        deadline: float = 60.0,
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        error_cls: type[AdapterError] = SaaSError,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.deadline = deadline
+        self.retries = retries
+        self.backoff_factor = backoff_factor
+        self._sleep = sleep
+        self._clock = clock
+        self._error = error_cls
+        self._headers = {"User-Agent": user_agent(), **(headers or {})}
+        self._pool = urllib3.PoolManager(retries=False, headers=self._headers)
+        self.delays: list[float] = []
+
+    @classmethod
+    def from_config(
+        cls, saas: SaaSConfig, *, sleep: Callable[[float], None] = time.sleep, backoff_factor: float = 0.5
+    ) -> ReadOnlyClient:
+        """Build the SaaS client from ``[saas]``."""
+        return cls(
+            saas.base_url,
+            connect_timeout=saas.connect_timeout_seconds,
+            read_timeout=saas.read_timeout_seconds,
+            deadline=saas.deadline_seconds,
+            retries=saas.retries,
+            backoff_factor=backoff_factor,
+            sleep=sleep,
+        )
+
+    def url(self, path: str) -> str:
+        """Return *path* resolved against the base URL."""
+        return urljoin(self.base_url, path) if self.base_url else path
+
+    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+        """GET *path*; retried answers 502/503/504 come back as the last answer.
+
+        Raises:
+            SaaSError: (or the configured error class) no answer within retries and deadline,
+                a TLS error, or a redirect to another host.
+        """
+        return self._send("GET", self.url(path), headers or {})
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str]) -> HttpAnswer:
+        if method not in SAAS_ALLOWED_METHODS:
+            msg = (
+                f"refused to send {method} {url}: this client is read-only ({', '.join(sorted(SAAS_ALLOWED_METHODS))})"
+            )
+            raise self._error(msg, url=url)
+        start = self._clock()
+        attempt = 0
+        current = url
+        redirects = 0
+        while True:
+            attempt += 1
+            t0 = self._clock()
+            try:
+                resp = self._pool.request(
+                    method,
+                    current,
+                    headers={**self._headers, **headers},
+                    timeout=self.timeout,
+                    redirect=False,
+                    retries=False,
+                    preload_content=True,
+                )
+            except SSLError as exc:
+                raise self._error(f"TLS error talking to {current}: {exc}", url=current) from None
+            except (NewConnectionError, ConnectTimeoutError, ReadTimeoutError, ProtocolError) as exc:
+                why = _describe(exc)
+                delay = self._retry_delay(attempt, None, start)
+                if delay is None:
+                    msg = f"{method} {current}: {why} (after {attempt} attempt(s) within {self.deadline:g}s)"
+                    raise self._error(msg, url=current, hint="is the service up? see saas.base_url") from None
+                self._pause(delay)
+                continue
+            except HTTPError as exc:
+                raise self._error(f"{method} {current}: {type(exc).__name__}: {exc}", url=current) from None
+            latency = self._clock() - t0
+            if resp.status in _REDIRECTS:
+                location = resp.headers.get("Location")
+                if not location:
+                    raise self._error(f"{current} answered {resp.status} without a Location", url=current)
+                target = urljoin(current, location)
+                if _origin(target) != _origin(url):
+                    msg = f"{current} redirected to another host ({target.split('?', 1)[0]}); refused"
+                    raise self._error(msg, url=current)
+                redirects += 1
+                if redirects > _MAX_REDIRECTS:
+                    raise self._error(f"{url}: more than {_MAX_REDIRECTS} redirects", url=url)
+                current = target
+                continue
+            if resp.status in RETRY_STATUSES:
+                delay = self._retry_delay(attempt, resp.headers.get("Retry-After"), start)
+                if delay is not None:
+                    self._pause(delay)
+                    continue
+            return HttpAnswer(
+                url=current,
+                status=resp.status,
+                headers=dict(resp.headers.items()),
+                body=resp.data,
+                latency_seconds=latency,
+                attempts=attempt,
+            )
+
+    def _retry_delay(self, attempt: int, retry_after: str | None, start: float) -> float | None:
+        """Return the delay before the next try, or None when retries or the deadline are spent."""
+        if attempt > self.retries:
+            return None
+        delay = backoff_delay(attempt, self.backoff_factor, retry_after)
+        if self._clock() - start + delay > self.deadline:
+            return None
+        return delay
+
+    def _pause(self, delay: float) -> None:
+        self.delays.append(delay)
+        self._sleep(delay)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._pool.clear()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ReadTimeoutError):
+        return "read timed out"
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+    if isinstance(exc, NewConnectionError):
+        return "connection refused or unreachable"
+    if isinstance(exc, ConnectTimeoutError):
+        return "connect timed out"
+    return f"connection broken ({type(exc).__name__})"

@@ -1,0 +1,224 @@
+"""WP02, pure: which release candidate is the newest of the series after the baseline.
+
+Data in (the files an index lists), verdict out (:class:`Resolution`).  No I/O.
+Stop condition: "no RC newer than the baseline on the index (waiting: an
+operator must cut one)".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from attrs import field, frozen
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+__all__ = [
+    "NO_NEWER_RC_CONDITION",
+    "DistFile",
+    "Resolution",
+    "SkippedFile",
+    "no_newer_rc_reason",
+    "resolve_rc",
+    "version_of",
+]
+
+NO_NEWER_RC_CONDITION: Final = "no RC newer than the baseline on the index (waiting: an operator must cut one)"
+_SERIES_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+@frozen
+class DistFile:
+    """One file of a project as the index lists it (PEP 691 / PEP 503)."""
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = field(factory=dict)
+    requires_python: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    upload_time: str | None = None
+    size: int | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        """True for a ``.whl``."""
+        return self.filename.endswith(".whl")
+
+    @property
+    def sha256(self) -> str | None:
+        """The index's sha256 of the file, if it gave one."""
+        return self.hashes.get("sha256")
+
+
+@frozen
+class SkippedFile:
+    """A file of a candidate version that could not be used, and why (never silently dropped)."""
+
+    version: str
+    filename: str
+    reason: str
+
+
+@frozen
+class Resolution:
+    """What :func:`resolve_rc` decided, with everything it looked at."""
+
+    package: str
+    baseline: str
+    series: str
+    version: str | None
+    # Every RC of the series newer than the baseline, newest first.
+    candidates: tuple[str, ...]
+    skipped: tuple[SkippedFile, ...]
+    # The usable files of the chosen version (wheels first).
+    files: tuple[DistFile, ...] = ()
+
+    @property
+    def wheel(self) -> DistFile | None:
+        """The chosen version's first usable wheel."""
+        return next((f for f in self.files if f.is_wheel), None)
+
+    @property
+    def upload_time(self) -> str | None:
+        """Upload time of the chosen wheel (else of the first file), as the index gave it."""
+        chosen = self.wheel or (self.files[0] if self.files else None)
+        return chosen.upload_time if chosen else None
+
+    def to_json(self) -> dict[str, object]:
+        """Return the JSON shape of ``resolve-rc --json`` and of the evidence file."""
+        return {
+            "package": self.package,
+            "version": self.version,
+            "baseline": self.baseline,
+            "series": self.series,
+            "candidates": list(self.candidates),
+            "skipped": [{"version": s.version, "filename": s.filename, "reason": s.reason} for s in self.skipped],
+            "upload_time": self.upload_time,
+            "files": [
+                {
+                    "filename": f.filename,
+                    "url": f.url,
+                    "sha256": f.sha256,
+                    "upload_time": f.upload_time,
+                    "requires_python": f.requires_python,
+                }
+                for f in self.files
+            ],
+        }
+
+
+def version_of(filename: str, package: str | None = None) -> Version | None:
+    """Return the version in a wheel or sdist *filename* (``None`` if unparseable or another project)."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    if package is not None and name != canonicalize_name(package):
+        return None
+    return version
+
+
+def _series_release(series: str) -> tuple[int, ...]:
+    if not _SERIES_RE.match(series):
+        msg = f"series must look like '3.2.0', got {series!r}"
+        raise ValueError(msg)
+    return _trim(tuple(int(p) for p in series.split(".")))
+
+
+def _trim(release: tuple[int, ...]) -> tuple[int, ...]:
+    out = list(release)
+    while len(out) > 1 and out[-1] == 0:
+        out.pop()
+    return tuple(out)
+
+
+def _skip_reason(f: DistFile, python_version: Version) -> str | None:
+    if f.yanked:
+        return f"yanked (PEP 592): {f.yanked_reason}" if f.yanked_reason else "yanked (PEP 592)"
+    if f.requires_python:
+        try:
+            spec = SpecifierSet(f.requires_python)
+        except InvalidSpecifier:
+            return f"requires-python {f.requires_python!r} is not a valid specifier"
+        if not spec.contains(python_version, prereleases=True):
+            return f"requires-python {f.requires_python} excludes Python {python_version}"
+    return None
+
+
+def resolve_rc(
+    files: Iterable[DistFile],
+    baseline: str,
+    series: str | None = None,
+    *,
+    package: str = "spec-kitty-cli",
+    python_version: str = "3.11",
+) -> Resolution:
+    """Return the newest pre-release of *series* strictly newer than *baseline*.
+
+    Only pre-releases of the baseline's kind (``rc`` for ``3.2.0rc15``) in the
+    series count; finals, other series, other pre-release kinds, dev and post
+    releases are ignored.  Files that are yanked or whose requires-python
+    excludes *python_version* are skipped and reported; a version with no usable
+    file is not chosen.  ``version`` is ``None`` when no candidate is usable.
+
+    Raises:
+        ValueError: *baseline*, *series* or *python_version* is not a version.
+    """
+    base = Version(baseline)
+    kind = base.pre[0] if base.pre else "rc"
+    wanted = _series_release(series) if series else _trim(base.release)
+    py = Version(python_version)
+    by_version: dict[Version, list[DistFile]] = {}
+    for f in files:
+        v = version_of(f.filename, package)
+        if v is None or v.pre is None or v.pre[0] != kind or v.is_devrelease or v.is_postrelease or v.local:
+            continue
+        if _trim(v.release) != wanted or v <= base:
+            continue
+        by_version.setdefault(v, []).append(f)
+    candidates = sorted(by_version, reverse=True)
+    skipped: list[SkippedFile] = []
+    chosen: Version | None = None
+    usable: list[DistFile] = []
+    for v in candidates:
+        good: list[DistFile] = []
+        for f in sorted(by_version[v], key=lambda f: (not f.is_wheel, f.filename)):
+            why = _skip_reason(f, py)
+            if why is None:
+                good.append(f)
+            else:
+                skipped.append(SkippedFile(str(v), f.filename, why))
+        if good and chosen is None:
+            chosen, usable = v, good
+    return Resolution(
+        package=package,
+        baseline=str(base),
+        series=series or base.base_version,
+        version=str(chosen) if chosen is not None else None,
+        candidates=tuple(str(v) for v in candidates),
+        skipped=tuple(skipped),
+        files=tuple(usable),
+    )
+
+
+def no_newer_rc_reason(resolution: Resolution) -> str:
+    """Return the stop's observed reason when :func:`resolve_rc` found nothing usable."""
+    text = f"latest RC is still {resolution.baseline}; an operator must cut the next RC"
+    if resolution.skipped:
+        text += " (skipped: " + "; ".join(f"{s.filename}: {s.reason}" for s in resolution.skipped) + ")"
+    return text
