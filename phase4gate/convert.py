@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import cattrs
 from cattrs.preconf.json import make_converter as _make_json_converter
+from cattrs.v import format_exception
 
 from phase4gate.errors import InputError
 
@@ -55,8 +56,15 @@ converter: cattrs.Converter = _make()
 def error_lines(exc: BaseException) -> list[str]:
     """Turn a cattrs validation error into ``$.path: problem`` lines."""
     if isinstance(exc, cattrs.BaseValidationError):
-        return [_fix_path(line) for line in cattrs.transform_error(exc, path="$")]
+        return [_fix_path(line) for line in cattrs.transform_error(exc, path="$", format_exception=_format)]
     return [f"$: {exc}"]
+
+
+def _format(exc: BaseException, type_: type | None) -> str:
+    # A validator's own message (raised by the class, type unknown) says more than "invalid value".
+    if type_ is None and isinstance(exc, ValueError) and str(exc):
+        return f"invalid value: {exc}"
+    return format_exception(exc, type_)
 
 
 def _fix_path(line: str) -> str:

@@ -421,10 +421,14 @@ class Gate:
             return self._steps[wp]
         return _load_step(wp)
 
-    def _execute(self, wp: str, results: Mapping[str, StepResult]) -> StepResult:
+    def _begin(self, wp: str) -> tuple[int, dt.datetime]:
+        """Journal the start of *wp* (in the scheduling thread, so the journal order is the decision order)."""
         started = self._clock()
         n = self._starts(wp) + 1
         self._journal({"event": "wp-start", "wp": wp, "time": started, "attempt": n})
+        return n, started
+
+    def _execute(self, wp: str, results: Mapping[str, StepResult], n: int, started: dt.datetime) -> StepResult:
         self.progress.start(wp, work_package(wp).title)
         ctx = StepContext(
             wp=wp,
@@ -550,7 +554,8 @@ class Gate:
                         gates = (*w.needs, *(d for d in w.starts_after if d in requested))
                         if all(d in results and results[d].status is StepStatus.PASSED for d in gates):
                             pending.remove(wp)
-                            running[pool.submit(self._execute, wp, dict(results))] = wp
+                            n, started = self._begin(wp)
+                            running[pool.submit(self._execute, wp, dict(results), n, started)] = wp
                 if not running:
                     return
                 done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)

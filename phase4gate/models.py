@@ -419,7 +419,7 @@ def _check_run_invariants(run: CanaryRunResult) -> list[str]:
         detail = ", ".join(bad) if bad else "no scenarios"
         problems.append(f"$.outcome: 'pass' but not every scenario passed ({detail})")
     if run.outcome is not Outcome.PASS and all_pass and not missing and not unexpected:
-        problems.append(f"$.outcome: {run.outcome.value!r} but every scenario passed; expected 'pass'")
+        problems.append(f"$.outcome: {run.outcome.value!r} but every scenario passed, expected 'pass'")
     if run.run_number is not None and run.run_number < 1:
         problems.append(f"$.run_number: expected a positive integer, got {run.run_number!r}")
     return problems
@@ -457,7 +457,7 @@ class CanaryRunResult:
         _validate_iso(self.finished_at, "finished_at")
         problems = _check_run_invariants(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
 
     @property
     def passed(self) -> bool:
@@ -728,4 +728,4 @@ def parse_run_file(
             expected_scenarios=expected_scenarios,
         )
     except ValueError as exc:
-        raise InputError(source, str(exc).split("; ")) from None
+        raise InputError(source, str(exc).splitlines()) from None

@@ -1,0 +1,37 @@
+"""Real step functions for engine tests: they write real evidence and record when they ran."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from phase4gate.gate import Step, StepContext
+from phase4gate.models import StepOutcome, StopKind
+
+OUTCOMES = ("passed", "waiting", "failed", "error")
+
+
+class Recorder:
+    """Builds steps with chosen outcomes and records the order they ran in."""
+
+    def __init__(self, outcomes: Mapping[str, str]) -> None:
+        self.outcomes = dict(outcomes)
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def step(self, wp: str) -> Step:
+        def run(ctx: StepContext) -> StepOutcome:
+            with self._lock:
+                self.calls.append(wp)
+            ref = ctx.store.write_text(ctx.evidence_path("evidence.txt"), f"{wp} ran in {ctx.run_id}\n")
+            kind = self.outcomes.get(wp, "passed")
+            if kind == "passed":
+                return StepOutcome.passed(f"{wp} ok", facts={"wp": wp}, evidence=(ref,))
+            if kind == "error":
+                return StepOutcome.error(f"{wp} could not decide", evidence=(ref,))
+            return StepOutcome.stopped(StopKind(kind), f"{wp} stop condition", f"{wp} observed {kind}", evidence=(ref,))
+
+        return run
+
+    def steps(self) -> dict[str, Step]:
+        return {wp: self.step(wp) for wp in ("WP01", "WP02", "WP03", "WP04", "WP05", "WP06", "WP07", "WP08")}

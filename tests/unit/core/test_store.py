@@ -1,0 +1,127 @@
+"""The write-once evidence store and verify."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from phase4gate.adapters.store import (
+    MANIFEST_NAME,
+    EvidenceStore,
+    read_manifest,
+    reserve_attempt,
+    sha256_bytes,
+    verify_tree,
+)
+from phase4gate.errors import EvidenceError, EvidenceExistsError
+from phase4gate.verify import verify_run
+
+
+def test_write_once_and_read_only(tmp_path: Path) -> None:
+    """A file is written once, read-only, listed in the manifest with its sha256."""
+    store = EvidenceStore(tmp_path / "run")
+    ref = store.write_text("wp03/1/health.json", '{"status": "ok"}\n')
+    path = store.path("wp03/1/health.json")
+    assert ref.sha256 == sha256_bytes(b'{"status": "ok"}\n')
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert read_manifest(store.root) == {"wp03/1/health.json": ref.sha256}
+    with pytest.raises(EvidenceExistsError, match="never overwritten: wp03/1/health.json"):
+        store.write_text("wp03/1/health.json", "different")
+    assert path.read_text() == '{"status": "ok"}\n'
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("rel", ["/etc/passwd", "../escape.txt", "a/../../b", "journal.jsonl", MANIFEST_NAME, ""])
+def test_paths_outside_or_reserved_are_refused(tmp_path: Path, rel: str) -> None:
+    """Absolute, escaping and reserved names are refused before anything is written."""
+    store = EvidenceStore(tmp_path / "run")
+    with pytest.raises(EvidenceError, match="evidence path must be relative"):
+        store.write_text(rel, "x")
+
+
+def test_verify_reports_altered_missing_extra(tmp_path: Path) -> None:
+    """verify finds exactly the altered, missing and extra files."""
+    store = EvidenceStore(tmp_path / "run")
+    store.write_text("a.txt", "a")
+    store.write_text("b/b.txt", "b")
+    store.write_text("c.txt", "c")
+    os.chmod(store.path("a.txt"), 0o644)
+    store.path("a.txt").write_text("A")
+    os.chmod(store.path("c.txt"), 0o644)
+    store.path("c.txt").unlink()
+    (store.root / "planted.txt").write_text("x")
+    result = verify_tree(store.root)
+    assert (result.altered, result.missing, result.extra) == (("a.txt",), ("c.txt",), ("planted.txt",))
+    assert not result.ok
+
+
+def test_seal_and_verify_run(tmp_path: Path) -> None:
+    """A sealed attempt folder's manifest is checked by verify too."""
+    store = EvidenceStore(tmp_path / "run")
+    store.write_text("rc16-attempt1/runs/run-1.json", "{}")
+    store.append_journal('{"event": "gate-start", "run_id": "r", "time": "2026-05-20T10:00:00+00:00"}')
+    seal = store.seal("rc16-attempt1")
+    assert seal.path == "rc16-attempt1/MANIFEST.sha256"
+    findings = verify_run(store.root)
+    assert findings.ok, findings.render()
+    target = store.path("rc16-attempt1/runs/run-1.json")
+    os.chmod(target, 0o644)
+    target.write_text('{"outcome": "pass"}')
+    findings = verify_run(store.root)
+    assert not findings.ok
+    assert findings.tree.altered == ("rc16-attempt1/runs/run-1.json",)
+    assert findings.sealed_mismatches == ("rc16-attempt1/runs/run-1.json: differs from rc16-attempt1/MANIFEST.sha256",)
+    assert "NOT intact" in findings.render()
+
+
+def test_concurrent_writers_never_interleave(tmp_path: Path) -> None:
+    """Two threads racing for the same name: exactly one wins, the manifest lists it once."""
+    store = EvidenceStore(tmp_path / "run")
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            store.write_bytes("race.txt", bytes([i]) * 1000)
+        except EvidenceExistsError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(errors) == 7
+    assert list(read_manifest(store.root)) == ["race.txt"]
+    assert verify_tree(store.root).ok
+
+
+def test_reserve_attempt_counts_per_rc_across_runs(tmp_path: Path) -> None:
+    """Attempt N counts per RC across gate runs; other RCs do not count."""
+    root = tmp_path / "evidence"
+    (root / "old-run" / "rc15-attempt1").mkdir(parents=True)
+    (root / "old-run" / "rc16-attempt1").mkdir(parents=True)
+    run = root / "new-run"
+    run.mkdir()
+    assert reserve_attempt(root, run, "rc16") == "rc16-attempt2"
+    assert reserve_attempt(root, run, "rc16") == "rc16-attempt3"
+    assert reserve_attempt(root, run, "rc17") == "rc17-attempt1"
+    assert (root / "old-run" / "rc15-attempt1").is_dir()
+
+
+def test_copy_in_missing_source(tmp_path: Path) -> None:
+    """Copying a file that does not exist names it."""
+    store = EvidenceStore(tmp_path / "run")
+    with pytest.raises(EvidenceError, match="cannot read .*nope.json"):
+        store.copy_in(tmp_path / "nope.json", "x.json")
+
+
+def test_verify_needs_a_manifest(tmp_path: Path) -> None:
+    """verify on a folder that is not evidence says so."""
+    with pytest.raises(EvidenceError, match="no MANIFEST.sha256"):
+        verify_tree(tmp_path)
+    with pytest.raises(EvidenceError, match="not an evidence folder"):
+        verify_tree(tmp_path / "missing")
