@@ -1,0 +1,923 @@
+"""WP01 fix-substance audit: is a fix commit behavioural for its blocker, and proven by a test?
+
+Pure: everything here takes data (``(path, before, after)`` triples, sources,
+pytest outcomes) and returns frozen verdicts.  The plan's stop condition is
+"#1141 diff is logging-only": a fix is judged on the files and symbols that
+belong to its blocker (its *focus*), after removing what only observes —
+logging calls, ``print``, docstrings, comments — from both sides of each Python
+file and comparing the normalised trees.  A test proves a fix only if it passes
+with the fix and fails without it on behaviour, not merely on a name the fix
+added (``shared/REAL_WORLD.md``: #1182's ``AttributeError``/``KeyError`` tests).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+from attrs import evolve, field, frozen
+
+__all__ = [
+    "DEFAULT_LOGGING_NAMES",
+    "MISSING_NAME_CLASSES",
+    "AuditOptions",
+    "ChangedSymbol",
+    "Classification",
+    "FileChange",
+    "FileKind",
+    "FileReport",
+    "Focus",
+    "ProofJudgement",
+    "TestJudgement",
+    "TestOutcome",
+    "TestProof",
+    "Verdict",
+    "added_names",
+    "audit_fix_substance",
+    "changed_test_ids",
+    "classify_file",
+    "find_callers",
+    "judge_proof",
+    "missing_name",
+    "module_name",
+    "parse_closes",
+]
+
+DEFAULT_LOGGING_NAMES: Final = ("logger", "logging", "log", "_log", "_logger", "LOGGER", "LOG")
+# Failures that only show a name is missing: they prove the API grew, not that behaviour changed.
+MISSING_NAME_CLASSES: Final = frozenset(
+    {"ImportError", "ModuleNotFoundError", "NameError", "AttributeError", "KeyError"}
+)
+# Calls inside a logging call's arguments that cannot change state.
+_PURE_CALLS: Final = frozenset(
+    {
+        "abs", "all", "any", "bool", "dict", "float", "format", "frozenset", "hex", "id", "int",
+        "isinstance", "len", "list", "max", "min", "repr", "round", "set", "sorted", "str", "sum",
+        "tuple", "type",
+    }
+)  # fmt: skip
+# Method calls inside a logging call's arguments that only read (``event.get("type")``).
+_PURE_METHODS: Final = frozenset(
+    {"get", "keys", "values", "items", "format", "join", "lower", "upper", "strip", "isoformat", "count", "index"}
+)
+_DOC_SUFFIXES: Final = (".md", ".rst", ".txt", ".adoc")
+_DOC_NAMES_RE = re.compile(r"^(CHANGELOG|CHANGES|HISTORY|NEWS|README|AUTHORS|CONTRIBUTING)([.-].*)?$", re.IGNORECASE)
+_DOC_DIRS: Final = ("docs/", "doc/", "kitty-specs/", "specs/")
+_CLOSES_RE = re.compile(
+    r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b:?\s+"
+    r"((?:[\w.-]+/[\w.-]+)?#\d+(?:[\s,]+(?:and\s+)?(?:[\w.-]+/[\w.-]+)?#\d+)*)",
+    re.IGNORECASE,
+)
+_ISSUE_RE = re.compile(r"#(\d+)")
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class FileKind(enum.StrEnum):
+    """What a changed file's change is."""
+
+    BEHAVIOURAL = "behavioural"
+    LOGGING_ONLY = "logging-only"
+    DOCS_ONLY = "docs-only"
+    TEST = "test"
+    NOT_ANALYSED = "not-analysed"  # other languages and config: counted as behavioural
+    UNPARSEABLE = "unparseable"
+
+
+class Verdict(enum.StrEnum):
+    """WP01's per-blocker verdicts; every one but ``substantive`` is a stop reason."""
+
+    SUBSTANTIVE = "substantive"
+    LOGGING_ONLY = "logging-only"
+    DOCS_ONLY = "docs-only"
+    FOCUS_UNTOUCHED = "focus-untouched"
+    NO_TEST = "no-test"
+    TEST_NOT_REFERENCING = "test-not-referencing"
+    TEST_PASSES_WITHOUT_FIX = "test-passes-without-fix"
+    TEST_FAILS_WITH_FIX = "test-fails-with-fix"
+    PROOF_ONLY_MISSING_NAME = "proof-only-missing-name"
+    UNPARSEABLE = "unparseable"
+
+
+@frozen
+class FileChange:
+    """One changed file of a commit: both sides' text (``None`` where the side does not exist)."""
+
+    path: str
+    before: str | None
+    after: str | None
+    old_path: str | None = None  # set for renames
+
+    @property
+    def status(self) -> str:
+        """``added``, ``deleted``, ``renamed`` or ``modified``."""
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "deleted"
+        if self.old_path and self.old_path != self.path:
+            return "renamed"
+        return "modified"
+
+
+@frozen
+class AuditOptions:
+    """Which names are loggers, and whether ``warnings.warn`` only observes."""
+
+    logging_names: tuple[str, ...] = DEFAULT_LOGGING_NAMES
+    warnings_are_logging: bool = False
+
+
+@frozen
+class Focus:
+    """The files and symbols that belong to one blocker; empty means the whole commit."""
+
+    files: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is configured: the whole commit is judged."""
+        return not self.files and not self.symbols
+
+
+@frozen
+class ChangedSymbol:
+    """A function, method or class whose code changed, with its line range."""
+
+    path: str
+    qualname: str  # "OfflineQueue.queue_event"; "<module>" for module-level statements
+    change: str  # "modified", "added", "deleted"
+    start: int
+    end: int
+    behavioural: bool = True  # False: changed only by logging, docstrings or comments
+    in_focus: bool = False
+
+    @property
+    def name(self) -> str:
+        """The last component of the qualified name."""
+        return self.qualname.rsplit(".", 1)[-1]
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.qualname} ({self.start}-{self.end})"
+
+
+@frozen
+class FileReport:
+    """One file's classification."""
+
+    path: str
+    status: str
+    kind: FileKind
+    old_path: str | None = None
+    in_focus: bool = False
+    symbols: tuple[ChangedSymbol, ...] = ()
+    error: str | None = None
+
+
+@frozen
+class Classification:
+    """The audit of one commit for one blocker, before (or without) the proof."""
+
+    verdict: Verdict
+    reason: str
+    files: tuple[FileReport, ...]
+    changed_symbols: tuple[ChangedSymbol, ...]
+    closes: tuple[int, ...] = ()
+    focus: Focus = Focus()
+    focus_callers: tuple[str, ...] = ()
+    outside_focus: tuple[str, ...] = ()
+    referencing_tests: tuple[str, ...] = ()  # "path: name" of tests naming a changed focus symbol
+    test_ids: tuple[str, ...] = ()  # pytest node ids to run in the proof
+    restore_paths: tuple[str, ...] = ()  # behavioural focus files to restore to the parent
+    notes: tuple[str, ...] = ()
+
+    @property
+    def needs_proof(self) -> bool:
+        """True when the verdict so far is ``substantive`` and a test must prove it."""
+        return self.verdict is Verdict.SUBSTANTIVE
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def _root_name(node: ast.expr) -> str | None:
+    """Return the name a call chain hangs off for logger matching (``self._log.info`` -> ``_log``)."""
+    while isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        inner = node.value
+        while isinstance(inner, ast.Call):
+            inner = inner.func
+        if isinstance(inner, ast.Name):
+            return inner.id
+        if isinstance(inner, ast.Attribute):
+            return inner.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
+class _Observer:
+    """Decides which statements only observe (logging, print, isEnabledFor-guarded)."""
+
+    def __init__(self, options: AuditOptions) -> None:
+        self.names = frozenset(options.logging_names)
+        self.warnings = options.warnings_are_logging
+
+    def _is_log_target(self, func: ast.expr) -> bool:
+        if isinstance(func, ast.Name):
+            return func.id == "print" or (self.warnings and func.id == "warn")
+        if isinstance(func, ast.Attribute):
+            root = _root_name(func)
+            if root in self.names:
+                return True
+            return self.warnings and root == "warnings" and func.attr == "warn"
+        return False
+
+    @staticmethod
+    def _pure(node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom | ast.Lambda):
+                return False
+            if isinstance(sub, ast.Call) and not (
+                (isinstance(sub.func, ast.Name) and sub.func.id in _PURE_CALLS)
+                or (isinstance(sub.func, ast.Attribute) and sub.func.attr in _PURE_METHODS)
+            ):
+                return False
+        return True
+
+    def is_log_call(self, node: ast.expr) -> bool:
+        """Return whether *node* is a logging call whose arguments change nothing."""
+        if not isinstance(node, ast.Call) or not self._is_log_target(node.func):
+            return False
+        args = [*node.args, *(k.value for k in node.keywords)]
+        # The call chain's own receiver (``logging.getLogger(x).info``) is allowed to call.
+        return all(self._pure(a) for a in args)
+
+    def is_guard(self, node: ast.stmt) -> bool:
+        """``if logger.isEnabledFor(...):`` with no ``else``."""
+        return (
+            isinstance(node, ast.If)
+            and not node.orelse
+            and isinstance(node.test, ast.Call)
+            and isinstance(node.test.func, ast.Attribute)
+            and node.test.func.attr == "isEnabledFor"
+            and _root_name(node.test.func) in self.names
+        )
+
+    def is_logger_setup(self, node: ast.stmt) -> bool:
+        """Module-level ``import logging`` and ``logger = logging.getLogger(...)``."""
+        if isinstance(node, ast.Import):
+            return all(a.name == "logging" for a in node.names)
+        if isinstance(node, ast.ImportFrom):
+            return node.module == "logging"
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.value
+            return (
+                all(isinstance(t, ast.Name) and t.id in self.names for t in targets)
+                and isinstance(value, ast.Call)
+                and (
+                    (isinstance(value.func, ast.Attribute) and value.func.attr == "getLogger")
+                    or (isinstance(value.func, ast.Name) and value.func.id == "getLogger")
+                )
+            )
+        return False
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+class _Stripper(ast.NodeTransformer):
+    """Remove docstrings (always) and observing statements (when *observer* is given)."""
+
+    def __init__(self, observer: _Observer | None) -> None:
+        self.observer = observer
+
+    def _body(self, body: list[ast.stmt], *, doc: bool, module: bool = False) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for i, stmt in enumerate(body):
+            if doc and i == 0 and _is_docstring(stmt):
+                continue
+            new = self.visit(stmt)
+            if new is None:
+                continue
+            assert isinstance(new, ast.stmt)  # noqa: S101 - visitors below return statements
+            obs = self.observer
+            if obs is not None:
+                if isinstance(new, ast.Expr) and obs.is_log_call(new.value):
+                    continue
+                if obs.is_guard(new) and all(isinstance(s, ast.Pass) for s in getattr(new, "body", [])):
+                    continue
+                if module and obs.is_logger_setup(new):
+                    continue
+            out.append(new)
+        return out or [ast.Pass()]
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        for name in ("body", "orelse", "finalbody"):
+            value = getattr(node, name, None)
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                doc = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and name == "body"
+                setattr(node, name, self._body(value, doc=doc))
+        for name, value in ast.iter_fields(node):
+            if name in {"body", "orelse", "finalbody"} and isinstance(value, list):
+                continue
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+        return node
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        node.body = self._body(node.body, doc=True, module=True)
+        return node
+
+
+def _normalise(tree: ast.Module, observer: _Observer | None) -> ast.Module:
+    import copy  # noqa: PLC0415 - only needed here
+
+    out = _Stripper(observer).visit(copy.deepcopy(tree))
+    assert isinstance(out, ast.Module)  # noqa: S101
+    return out
+
+
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+@frozen
+class _Symbol:
+    shallow: str
+    start: int
+    end: int
+
+
+def _shallow(node: ast.AST) -> str:
+    """Dump *node* with nested definitions replaced by their names (so each change has one owner)."""
+    parts: list[str] = []
+
+    def body_dump(body: list[ast.stmt]) -> list[str]:
+        return [f"<def {s.name}>" if isinstance(s, _Def) else ast.dump(s) for s in body]
+
+    if isinstance(node, ast.Module):
+        return "\n".join(body_dump(node.body))
+    assert isinstance(node, _Def)  # noqa: S101
+    head = [ast.dump(d) for d in node.decorator_list]
+    if not isinstance(node, ast.ClassDef):
+        head.append(ast.dump(node.args))
+        head.append(ast.dump(node.returns) if node.returns else "")
+    else:
+        head.extend(ast.dump(b) for b in (*node.bases, *node.keywords))
+    parts.extend(head)
+    parts.extend(body_dump(node.body))
+    return "\n".join(parts)
+
+
+def _symbols(tree: ast.Module, lines_from: ast.Module | None = None) -> dict[str, _Symbol]:
+    """Map qualname -> shallow dump and line range; line numbers come from *lines_from* when given."""
+    out: dict[str, _Symbol] = {"<module>": _Symbol(_shallow(tree), 1, 1)}
+    ranges: dict[str, tuple[int, int]] = {}
+    if lines_from is not None:
+        ranges = {q: (s.start, s.end) for q, s in _symbols(lines_from).items()}
+
+    def walk(body: list[ast.stmt], prefix: str) -> None:
+        for stmt in body:
+            if isinstance(stmt, _Def):
+                q = f"{prefix}{stmt.name}"
+                start, end = ranges.get(q, (stmt.lineno, stmt.end_lineno or stmt.lineno))
+                out[q] = _Symbol(_shallow(stmt), start, end)
+                walk(stmt.body, f"{q}.")
+
+    walk(tree.body, "")
+    return out
+
+
+# --------------------------------------------------------------------------- per file
+
+
+def _is_test_path(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return (
+        path.startswith(("tests/", "test/"))
+        or "/tests/" in path
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
+def _is_doc_path(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return path.lower().endswith(_DOC_SUFFIXES) or bool(_DOC_NAMES_RE.match(name)) or path.startswith(_DOC_DIRS)
+
+
+def _parse(text: str | None, path: str, side: str) -> tuple[ast.Module | None, str | None]:
+    if text is None:
+        return None, None
+    try:
+        return ast.parse(text, filename=path), None
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" line {line}" if line else ""
+        return None, f"{path}: does not parse {side} the fix{where}: {getattr(exc, 'msg', exc)}"
+
+
+def classify_file(change: FileChange, options: AuditOptions = AuditOptions()) -> FileReport:
+    """Classify one changed file: behavioural, logging-only, docs-only, test or not-analysed.
+
+    Python files are compared three ways: raw AST (comments and formatting
+    gone), without docstrings, and without observing statements.  The first
+    level at which both sides agree names the kind.
+    """
+    path = change.path
+    if not path.endswith((".py", ".pyi")):
+        if _is_doc_path(path):
+            return FileReport(path, change.status, FileKind.DOCS_ONLY, old_path=change.old_path)
+        kind = FileKind.TEST if _is_test_path(path) else FileKind.NOT_ANALYSED
+        return FileReport(path, change.status, kind, old_path=change.old_path)
+    before, err_b = _parse(change.before, change.old_path or path, "before")
+    after, err_a = _parse(change.after, path, "after")
+    if err_b or err_a:
+        return FileReport(path, change.status, FileKind.UNPARSEABLE, old_path=change.old_path, error=err_b or err_a)
+    if _is_test_path(path):
+        return FileReport(path, change.status, FileKind.TEST, old_path=change.old_path)
+    observer = _Observer(options)
+    empty = ast.Module(body=[], type_ignores=[])
+    b_tree = before or empty
+    a_tree = after or empty
+    levels = [
+        (_symbols(b_tree), _symbols(a_tree)),
+        (_symbols(_normalise(b_tree, None), b_tree), _symbols(_normalise(a_tree, None), a_tree)),
+        (_symbols(_normalise(b_tree, observer), b_tree), _symbols(_normalise(a_tree, observer), a_tree)),
+    ]
+    raw_b, raw_a = levels[0]
+    norm_b, norm_a = levels[2]
+    symbols: list[ChangedSymbol] = []
+    for q in sorted(set(raw_b) | set(raw_a), key=lambda k: (raw_a.get(k) or raw_b[k]).start):
+        rb, ra = raw_b.get(q), raw_a.get(q)
+        if rb is not None and ra is not None and rb.shallow == ra.shallow:
+            continue
+        nb, na = norm_b.get(q), norm_a.get(q)
+        if ra is None:
+            assert rb is not None  # noqa: S101
+            symbols.append(ChangedSymbol(path, q, "deleted", rb.start, rb.end, behavioural=True))
+            continue
+        change_kind = "added" if rb is None else "modified"
+        behavioural = nb is None or na is None or nb.shallow != na.shallow
+        if q == "<module>" and change.status in {"added", "deleted"} and not behavioural:
+            continue
+        if q == "<module>":
+            ra = _Symbol(
+                ra.shallow, 1, max((getattr(s, "end_lineno", 1) or 1) for s in a_tree.body) if a_tree.body else 1
+            )
+        symbols.append(ChangedSymbol(path, q, change_kind, ra.start, ra.end, behavioural=behavioural))
+    if change.status == "added" and not a_tree.body:
+        kind = FileKind.DOCS_ONLY
+    elif any(s.behavioural for s in symbols) or (change.status == "deleted" and bool(b_tree.body)):
+        kind = FileKind.BEHAVIOURAL
+    elif _equal(levels[1]):
+        kind = FileKind.DOCS_ONLY
+    elif _equal(levels[2]):
+        kind = FileKind.LOGGING_ONLY
+    else:  # pragma: no cover - a difference at a lower level shows up as a behavioural symbol
+        kind = FileKind.BEHAVIOURAL
+    return FileReport(path, change.status, kind, old_path=change.old_path, symbols=tuple(symbols))
+
+
+def _equal(pair: tuple[dict[str, _Symbol], dict[str, _Symbol]]) -> bool:
+    b, a = pair
+    return {k: v.shallow for k, v in b.items()} == {k: v.shallow for k, v in a.items()}
+
+
+# --------------------------------------------------------------------------- focus and callers
+
+
+def module_name(path: str) -> str:
+    """Return the dotted module of a source path (``src/`` stripped, ``__init__`` dropped)."""
+    p = path.removesuffix(".pyi").removesuffix(".py")
+    p = p.removeprefix("src/")
+    parts = [x for x in p.split("/") if x]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    out: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            if isinstance(sub.func, ast.Name):
+                out.add(sub.func.id)
+            elif isinstance(sub.func, ast.Attribute):
+                out.add(sub.func.attr)
+    return out
+
+
+def find_callers(sources: Mapping[str, str], symbols: Iterable[str]) -> tuple[str, ...]:
+    """Return ``path:qualname`` of every function that calls one of *symbols* by name.
+
+    The call graph is name-based (the last component of each symbol, as a plain
+    call or a method call), so it over-approximates: good enough to widen a
+    focus to "its callers", as the plan asks.  Unparseable sources are skipped.
+    """
+    wanted = {s.rsplit(".", 1)[-1] for s in symbols}
+    found: set[str] = set()
+    for path, text in sources.items():
+        if _is_test_path(path):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+
+        def walk(body: list[ast.stmt], prefix: str, path: str = path) -> None:
+            for stmt in body:
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                    q = f"{prefix}{stmt.name}"
+                    own = set().union(*(_called_names(s) for s in stmt.body)) if stmt.body else set()
+                    if own & wanted and stmt.name not in wanted:
+                        found.add(f"{path}:{q}")
+                    walk(stmt.body, f"{q}.")
+                elif isinstance(stmt, ast.ClassDef):
+                    walk(stmt.body, f"{prefix}{stmt.name}.")
+
+        walk(tree.body, "")
+    return tuple(sorted(found))
+
+
+def _symbol_in_focus(sym: ChangedSymbol, focus: Focus, callers: frozenset[str]) -> bool:
+    for s in focus.symbols:
+        if (
+            sym.qualname == s
+            or sym.qualname.endswith("." + s)
+            or (sym.name == s.rsplit(".", 1)[-1] and "." in s and sym.qualname.endswith(s))
+        ):
+            return True
+    return f"{sym.path}:{sym.qualname}" in callers
+
+
+def parse_closes(message: str) -> tuple[int, ...]:
+    """Return the issue numbers a commit message says it closes (``Closes #1142, #1141``)."""
+    out: list[int] = []
+    for m in _CLOSES_RE.finditer(message):
+        for n in _ISSUE_RE.findall(m.group(1)):
+            if int(n) not in out:
+                out.append(int(n))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def _test_functions(tree: ast.Module) -> dict[str, str]:
+    """Map pytest node-id suffix (``Class::test``) -> dump without docstrings."""
+    out: dict[str, str] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
+            out[stmt.name] = ast.dump(_normalise(ast.Module(body=[stmt], type_ignores=[]), None))
+        elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
+            for sub in stmt.body:
+                if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.name.startswith("test"):
+                    out[f"{stmt.name}::{sub.name}"] = ast.dump(
+                        _normalise(ast.Module(body=[sub], type_ignores=[]), None)
+                    )
+    return out
+
+
+def _helpers_dump(tree: ast.Module) -> str:
+    keep = [
+        s
+        for s in tree.body
+        if not (isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name.startswith("test"))
+        and not (isinstance(s, ast.ClassDef) and s.name.startswith("Test"))
+    ]
+    return ast.dump(_normalise(ast.Module(body=keep, type_ignores=[]), None))
+
+
+def changed_test_ids(change: FileChange) -> tuple[str, ...]:
+    """Return the pytest node ids of tests new or changed in a test file.
+
+    When fixtures or helpers of the module changed, every test in it counts as changed.
+    """
+    if change.after is None or not change.path.endswith(".py"):
+        return ()
+    try:
+        after = ast.parse(change.after)
+        before = ast.parse(change.before) if change.before is not None else None
+    except (SyntaxError, ValueError):
+        return ()
+    a = _test_functions(after)
+    if before is None or _helpers_dump(before) != _helpers_dump(after):
+        names = list(a)
+    else:
+        b = _test_functions(before)
+        names = [n for n, dump in a.items() if b.get(n) != dump]
+    return tuple(f"{change.path}::{n}" for n in names)
+
+
+def _referenced_names(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            out.add(node.attr)
+        elif isinstance(node, ast.ImportFrom):
+            out.update(a.name for a in node.names)
+            if node.module:
+                out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
+    changes: Sequence[FileChange],
+    *,
+    message: str = "",
+    focus: Focus = Focus(),
+    callers: Sequence[str] = (),
+    options: AuditOptions = AuditOptions(),
+    focus_applies: bool = True,
+) -> Classification:
+    """Classify a commit for one blocker and decide the verdict before the proof.
+
+    ``callers`` (from :func:`find_callers`) widens the focus to the direct
+    callers of its symbols.  ``focus_applies=False`` (a sibling repository where
+    none of the focus exists) judges the whole commit and says so.
+    """
+    closes = parse_closes(message)
+    notes: list[str] = []
+    use_focus = focus if focus_applies else Focus()
+    if not focus_applies and not focus.empty:
+        notes.append("the configured focus does not exist in this repository; the whole commit is judged")
+    caller_set = frozenset(callers)
+    focus_files = set(use_focus.files)
+    reports: list[FileReport] = []
+    for ch in changes:
+        rep = classify_file(ch, options)
+        syms = tuple(evolve(s, in_focus=_symbol_in_focus(s, use_focus, caller_set)) for s in rep.symbols)
+        file_in = ch.path in focus_files or (ch.old_path or "") in focus_files or any(s.in_focus for s in syms)
+        if file_in:
+            syms = tuple(
+                evolve(s, in_focus=True) if ch.path in focus_files or (ch.old_path or "") in focus_files else s
+                for s in syms
+            )
+        reports.append(evolve(rep, in_focus=file_in or use_focus.empty, symbols=syms))
+    if len(closes) > 1 and use_focus.empty:
+        notes.append(f"the message closes {', '.join(f'#{n}' for n in closes)}: this verdict covers the whole commit")
+    all_symbols = tuple(s for r in reports for s in r.symbols)
+    base = {
+        "files": tuple(reports),
+        "changed_symbols": all_symbols,
+        "closes": closes,
+        "focus": use_focus,
+        "focus_callers": tuple(callers),
+    }
+    bad = [r for r in reports if r.kind is FileKind.UNPARSEABLE]
+    if bad:
+        reason = "; ".join(r.error or r.path for r in bad)
+        return Classification(Verdict.UNPARSEABLE, reason, notes=tuple(notes), **base)  # type: ignore[arg-type]
+
+    def counts(r: FileReport) -> bool:
+        return use_focus.empty or r.in_focus
+
+    behavioural_kinds = {FileKind.BEHAVIOURAL, FileKind.NOT_ANALYSED}
+    scope = [r for r in reports if r.kind is not FileKind.TEST and counts(r)]
+    outside = tuple(r.path for r in reports if r.kind in behavioural_kinds and not counts(r))
+    behavioural: list[FileReport] = []
+    for r in scope:
+        if r.kind is FileKind.NOT_ANALYSED:
+            behavioural.append(r)
+        elif r.kind is FileKind.BEHAVIOURAL:
+            in_syms = [s for s in r.symbols if s.behavioural and (use_focus.empty or s.in_focus)]
+            if in_syms or r.path in focus_files or (r.old_path or "") in focus_files or use_focus.empty:
+                behavioural.append(r)
+    base["outside_focus"] = outside
+    where = "the whole commit" if use_focus.empty else "the focus"
+    if not behavioural:
+        kinds = {r.kind for r in scope}
+        if FileKind.LOGGING_ONLY in kinds:
+            verdict, reason = (
+                Verdict.LOGGING_ONLY,
+                f"{where} changed only by logging: "
+                + ", ".join(r.path for r in scope if r.kind is FileKind.LOGGING_ONLY),
+            )
+        elif FileKind.DOCS_ONLY in kinds:
+            verdict, reason = Verdict.DOCS_ONLY, f"{where} changed only in docs: " + ", ".join(r.path for r in scope)
+        else:
+            verdict, reason = Verdict.FOCUS_UNTOUCHED, f"no source change in {where}"
+        if outside:
+            reason += f"; behavioural changes outside the focus: {', '.join(outside)}"
+        return Classification(verdict, reason, notes=tuple(notes), **base)  # type: ignore[arg-type]
+    changed = [s for r in behavioural for s in r.symbols if s.behavioural]
+    names = {s.name for s in changed if s.qualname != "<module>"}
+    names |= {
+        module_name(r.path).rsplit(".", 1)[-1]
+        for r in behavioural
+        if any(s.qualname == "<module>" for s in r.symbols)
+        or r.kind is FileKind.NOT_ANALYSED
+        or r.status in {"added", "renamed"}
+    }
+    names |= {module_name(r.path) for r in behavioural}
+    restore = tuple(r.path for r in behavioural if r.kind is FileKind.BEHAVIOURAL)
+    tests = [
+        (ch, r) for ch, r in zip(changes, reports, strict=True) if r.kind is FileKind.TEST and ch.after is not None
+    ]
+    base["restore_paths"] = restore
+    described = ", ".join(sorted({f"{s.path}:{s.qualname}" for s in changed})) or ", ".join(r.path for r in behavioural)
+    if not tests:
+        return Classification(
+            Verdict.NO_TEST,
+            f"behavioural change in {described} but no test added or changed",
+            notes=tuple(notes),
+            **base,  # type: ignore[arg-type]
+        )
+    referencing: list[str] = []
+    for ch, _r in tests:
+        hit = sorted(names & _referenced_names(ch.after or ""))
+        if hit:
+            referencing.append(f"{ch.path}: {', '.join(hit)}")
+    if not referencing:
+        return Classification(
+            Verdict.TEST_NOT_REFERENCING,
+            f"tests changed ({', '.join(ch.path for ch, _ in tests)}) but none references {', '.join(sorted(names))}",
+            notes=tuple(notes),
+            **base,  # type: ignore[arg-type]
+        )
+    ids = tuple(i for ch, _ in tests for i in changed_test_ids(ch))
+    return Classification(
+        Verdict.SUBSTANTIVE,
+        f"behavioural change in {described}; referenced by {'; '.join(referencing)}",
+        referencing_tests=tuple(referencing),
+        test_ids=ids,
+        notes=tuple(notes),
+        **base,  # type: ignore[arg-type]
+    )
+
+
+# --------------------------------------------------------------------------- the proof
+
+
+class TestOutcome(enum.StrEnum):
+    """One pytest test's outcome in one tree."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # setup/teardown or collection error
+    SKIPPED = "skipped"
+    MISSING = "missing"  # not in the report at all
+
+    __test__ = False
+
+
+@frozen
+class TestProof:
+    """One test id's outcomes with and without the fix."""
+
+    id: str
+    with_fix: TestOutcome = field(converter=TestOutcome)
+    without_fix: TestOutcome = field(converter=TestOutcome)
+    failure_class: str | None = None  # without the fix
+    failure_message: str | None = None
+
+    __test__ = False
+
+    @property
+    def collection_error(self) -> bool:
+        """True when the failure without the fix is a collection (import) error of the test module."""
+        msg = (self.failure_message or "").lower()
+        return "collection" in msg or "while importing test module" in msg
+
+
+class TestJudgement(enum.StrEnum):
+    """What one test says about the fix."""
+
+    PROVES = "proves"
+    FAILS_WITH_FIX = "fails-with-fix"
+    PASSES_WITHOUT_FIX = "passes-without-fix"
+    MISSING_NAME = "missing-name"
+    NOT_RUN_WITHOUT_FIX = "not-run-without-fix"  # skipped, collection error, or absent
+
+    __test__ = False
+
+
+@frozen
+class ProofJudgement:
+    """The proof's verdict and each test's judgement."""
+
+    verdict: Verdict
+    reason: str
+    judgements: tuple[tuple[TestProof, TestJudgement], ...]
+
+
+_NAME_PATTERNS: Final = (
+    re.compile(r"has no attribute '([^']+)'"),
+    re.compile(r"cannot import name '([^']+)'"),
+    re.compile(r"No module named '([^']+)'"),
+    re.compile(r"name '([^']+)' is not defined"),
+    re.compile(r"^KeyError: ['\"]([^'\"]+)['\"]"),
+)
+
+
+def missing_name(failure_class: str | None, message: str | None) -> str | None:
+    """Return the name a missing-name failure complains about, if it is one."""
+    if failure_class not in MISSING_NAME_CLASSES or not message:
+        return None
+    for pattern in _NAME_PATTERNS:
+        m = pattern.search(message.strip()) or pattern.search(message.strip().removeprefix(f"{failure_class}: "))
+        if m:
+            return m.group(1)
+    if failure_class == "KeyError":
+        m = re.search(r"KeyError: (\S+)", message)
+        return m.group(1).strip("'\"") if m else None
+    return None
+
+
+def added_names(changes: Sequence[FileChange]) -> frozenset[str]:
+    """Return identifiers and words that appear in the fix's added lines and nowhere before it.
+
+    Only non-test files count: a name a test uses is not one the fix added.
+    """
+    added: set[str] = set()
+    before: set[str] = set()
+    for ch in changes:
+        if _is_test_path(ch.path):
+            continue
+        old = (ch.before or "").splitlines()
+        new = (ch.after or "").splitlines()
+        before.update(_IDENT_RE.findall(ch.before or ""))
+        for line in difflib.ndiff(old, new):
+            if line.startswith("+ "):
+                added.update(_IDENT_RE.findall(line[2:]))
+        if ch.status in {"added", "renamed"} and ch.path.endswith(".py"):
+            mod = module_name(ch.path)
+            added.add(mod)
+            added.update(mod.split("."))
+    return frozenset(added - before)
+
+
+def _judge_one(proof: TestProof, names: frozenset[str]) -> TestJudgement:
+    if proof.with_fix is not TestOutcome.PASSED:
+        return TestJudgement.FAILS_WITH_FIX
+    if proof.without_fix is TestOutcome.PASSED:
+        return TestJudgement.PASSES_WITHOUT_FIX
+    name = missing_name(proof.failure_class, proof.failure_message)
+    if name is not None and (name in names or name.rsplit(".", 1)[-1] in names):
+        return TestJudgement.MISSING_NAME
+    if proof.without_fix is TestOutcome.FAILED:
+        return TestJudgement.PROVES
+    if proof.without_fix is TestOutcome.ERROR and proof.failure_class and not proof.collection_error:
+        return TestJudgement.PROVES
+    return TestJudgement.NOT_RUN_WITHOUT_FIX
+
+
+def judge_proof(proofs: Sequence[TestProof], names: frozenset[str]) -> ProofJudgement:
+    """Judge the proof: substantive only if some test passes with the fix and fails without it on behaviour.
+
+    *names* are those only the fix's added lines contain (:func:`added_names`);
+    a failure that only shows one of them missing does not prove the fix.  An
+    empty proof never passes.
+    """
+    judged = tuple((p, _judge_one(p, names)) for p in proofs)
+    kinds = [j for _, j in judged]
+    by = {k: [p.id for p, j in judged if j is k] for k in TestJudgement}
+    if not judged:
+        return ProofJudgement(Verdict.NO_TEST, "no new or changed test to run", judged)
+    if TestJudgement.PROVES in kinds:
+        return ProofJudgement(
+            Verdict.SUBSTANTIVE, f"fails without the fix, passes with it: {', '.join(by[TestJudgement.PROVES])}", judged
+        )
+    if TestJudgement.MISSING_NAME in kinds:
+        detail = ", ".join(
+            f"{p.id} ({p.failure_class}: {missing_name(p.failure_class, p.failure_message)})"
+            for p, j in judged
+            if j is TestJudgement.MISSING_NAME
+        )
+        return ProofJudgement(
+            Verdict.PROOF_ONLY_MISSING_NAME,
+            f"tests fail without the fix only on a name the fix added: {detail}",
+            judged,
+        )
+    if all(k is TestJudgement.FAILS_WITH_FIX for k in kinds):
+        return ProofJudgement(
+            Verdict.TEST_FAILS_WITH_FIX,
+            f"no test passes with the fix: {', '.join(by[TestJudgement.FAILS_WITH_FIX])}",
+            judged,
+        )
+    quiet = by[TestJudgement.PASSES_WITHOUT_FIX] + by[TestJudgement.NOT_RUN_WITHOUT_FIX]
+    return ProofJudgement(Verdict.TEST_PASSES_WITHOUT_FIX, f"no test fails without the fix: {', '.join(quiet)}", judged)
