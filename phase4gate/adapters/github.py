@@ -1,0 +1,714 @@
+"""GitHub through github3.py: read issues and their closers, comment, close and re-open.
+
+This is the only module that imports github3.  github3.py 4.0.1 has gaps this
+module closes, by sending requests through github3's own session and reading the
+JSON itself where needed:
+
+* ``Issue.edit()``/``close()`` cannot send ``state_reason`` and re-send title,
+  body, assignees and labels (undoing a concurrent edit): we PATCH only
+  ``{"state", "state_reason"}``;
+* an issue event whose ``actor`` is null (a deleted account) raises TypeError and
+  aborts the whole listing, and there is no timeline method: we read the timeline
+  JSON ourselves;
+* nothing is retried and rate-limit headers are never read: :class:`_RetryingSession`
+  retries 5xx (idempotent methods only) and rate limits (Retry-After, else
+  ``x-ratelimit-reset``, else at least 60 s) within a total deadline, under a
+  :class:`RetryPolicy`; every delay goes through the injected ``sleep``;
+* a 304 ends a github3 listing silently empty: the session keeps each GET's ETag
+  and body and turns a 304 back into the cached 200;
+* ``GitHubEnterprise(url)`` appends ``/api/v3`` to whatever it is given: we use
+  ``GitHub`` and set the session's base URL to the API URL as configured.
+
+The token never appears in a message, log or exception: errors are built from the
+repository, the issue, the HTTP status and GitHub's message, then redacted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, urlencode
+
+import github3
+import requests
+from attrs import frozen
+from github3 import exceptions as gh_exc
+from github3.issues.comment import IssueComment
+from github3.session import GitHubSession
+from github3.structs import GitHubIterator
+
+from phase4gate.errors import GitHubError, redact
+from phase4gate.models import Closer, Comment, IssueSnapshot
+
+if TYPE_CHECKING:
+    from phase4gate.config import GateConfig
+
+__all__ = [
+    "DEFAULT_RETRY_STATUSES",
+    "IDEMPOTENT_METHODS",
+    "MAX_COMMENT_CHARS",
+    "RATE_LIMIT_FLOOR_SECONDS",
+    "GitHubClient",
+    "RetryPolicy",
+    "closers_from_timeline",
+    "is_rate_limited",
+]
+
+LOG = logging.getLogger("phase4gate.github")
+
+DEFAULT_RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
+# PATCH is idempotent here: we only ever send absolute values (a state, a body).
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+RATE_LIMIT_FLOOR_SECONDS: Final = 60.0
+MAX_COMMENT_CHARS: Final = 65536
+STATE_REASONS: Final = frozenset({"completed", "not_planned", "duplicate"})
+_MAX_PAGES: Final = 50
+_MAX_TAG_DEPTH: Final = 5
+_REPO_IN_URL: Final = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)/")
+
+
+@frozen
+class RetryPolicy:
+    """How patient to be with GitHub; every delay is computed here, purely.
+
+    ``backoff(n)`` is ``backoff_factor * 2**(n-1)`` capped at ``backoff_max``: 1, 2, 4, 8, ...
+    """
+
+    max_retries: int = 5
+    backoff_factor: float = 1.0
+    backoff_max: float = 60.0
+    deadline: float = 600.0
+    rate_limit_floor: float = RATE_LIMIT_FLOOR_SECONDS
+    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
+
+    def backoff(self, attempt: int) -> float:
+        """Return the delay before retry number *attempt* (1-based) after a 5xx or a dropped connection."""
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** (attempt - 1)))
+
+    def rate_limit_delay(self, headers: Mapping[str, str], now_epoch: float) -> float:
+        """Return how long a rate-limited answer asks us to wait.
+
+        ``Retry-After`` (seconds) first, else until ``x-ratelimit-reset`` (epoch
+        seconds, at least 1 s), else at least ``rate_limit_floor`` (GitHub's advice
+        for a secondary rate limit without headers).
+        """
+        low = {k.lower(): v for k, v in headers.items()}
+        retry_after = low.get("retry-after")
+        if retry_after is not None:
+            try:
+                return max(0.0, float(retry_after))
+            except ValueError:
+                pass
+        reset = low.get("x-ratelimit-reset")
+        if reset is not None:
+            try:
+                return max(1.0, float(reset) - now_epoch)
+            except ValueError:
+                pass
+        return self.rate_limit_floor
+
+    def delay_for(  # noqa: PLR0913 - one answer's facts
+        self, method: str, status: int, headers: Mapping[str, str], body: str, *, attempt: int, now_epoch: float
+    ) -> float | None:
+        """Return the delay before retrying answer *status* to *method*, or None to stop retrying.
+
+        A rate-limited request was refused before any work, so it is retried
+        whatever the method; a 5xx only for idempotent methods (a POST may have
+        landed: the caller reconciles instead).
+        """
+        if attempt > self.max_retries:
+            return None
+        if is_rate_limited(status, headers, body):
+            return self.rate_limit_delay(headers, now_epoch)
+        if status in self.retry_statuses and method.upper() in IDEMPOTENT_METHODS:
+            return self.backoff(attempt)
+        return None
+
+
+def is_rate_limited(status: int, headers: Mapping[str, str], body: str) -> bool:
+    """Return True when *status*/*headers*/*body* is a primary or secondary rate limit."""
+    if status == 429:
+        return True
+    if status != 403:
+        return False
+    low = {k.lower(): v for k, v in headers.items()}
+    return low.get("x-ratelimit-remaining") == "0" or "retry-after" in low or "rate limit" in body.lower()
+
+
+class _RetryingSession(GitHubSession):  # type: ignore[misc]  # github3 is untyped
+    """github3's session with retries, a deadline, ETag caching and a request count."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        timeout: float,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        epoch: Callable[[], float],
+    ) -> None:
+        super().__init__(default_connect_timeout=timeout, default_read_timeout=timeout)
+        self.policy = policy
+        self.sleep = sleep
+        self.clock = clock
+        self.epoch = epoch
+        self.context = "GitHub"
+        self.attempts = 0
+        self.delays: list[float] = []
+        self._etags: dict[str, tuple[str, requests.Response]] = {}
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # noqa: ANN401 - requests' signature
+        """Send *method* *url*, retrying within the policy; answer 304s from the ETag cache.
+
+        Raises:
+            GitHubError: the deadline or the retries ran out, or the connection kept failing.
+        """
+        method = method.upper()
+        key = None
+        if method == "GET":
+            params = kwargs.get("params") or {}
+            key = url + ("?" + urlencode(sorted(params.items())) if params else "")
+            cached = self._etags.get(key)
+            if cached is not None:
+                kwargs["headers"] = {**(kwargs.get("headers") or {}), "If-None-Match": cached[0]}
+        start = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response: requests.Response = super().request(method, url, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self.attempts += 1
+                what = f"{type(exc).__name__}"
+                if method not in IDEMPOTENT_METHODS or attempt > self.policy.max_retries:
+                    raise self._give_up(method, url, attempt, f"the connection failed ({what})", None) from None
+                self._wait(self.policy.backoff(attempt), start, method, url, attempt=attempt, last=what, status=None)
+                continue
+            self.attempts += 1 + len(response.history)
+            if response.status_code == 304 and key is not None and key in self._etags:
+                return self._etags[key][1]
+            body = response.text if response.status_code >= 400 else ""
+            delay = self.policy.delay_for(
+                method, response.status_code, response.headers, body, attempt=attempt, now_epoch=self.epoch()
+            )
+            if delay is None:
+                if key is not None and response.status_code == 200 and response.headers.get("ETag"):
+                    self._etags[key] = (response.headers["ETag"], response)
+                return response
+            self._wait(
+                delay,
+                start,
+                method,
+                url,
+                attempt=attempt,
+                last=f"HTTP {response.status_code}",
+                status=response.status_code,
+            )
+
+    def _wait(  # noqa: PLR0913 - private; one retry's facts
+        self, delay: float, start: float, method: str, url: str, *, attempt: int, last: str, status: int | None
+    ) -> None:
+        elapsed = self.clock() - start
+        if elapsed + delay > self.policy.deadline:
+            reason = f"{last}; waiting {delay:g}s more would pass the {self.policy.deadline:g}s deadline"
+            raise self._give_up(method, url, attempt, reason, status)
+        LOG.info("%s: %s %s answered %s; retrying in %gs", self.context, method, _path(url), last, delay)
+        self.delays.append(delay)
+        self.sleep(delay)
+
+    def _give_up(self, method: str, url: str, attempt: int, reason: str, status: int | None) -> GitHubError:
+        return GitHubError(
+            f"{self.context}: {method} {_path(url)} gave up after {attempt} attempt(s): {reason}",
+            url=url,
+            status=status,
+            hint="GitHub is unavailable or rate-limiting this token; re-run later (the gate resumes)",
+        )
+
+
+def _path(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _repo_from_url(url: str | None, default: str) -> str:
+    m = _REPO_IN_URL.search(url or "")
+    return m["repo"] if m else default
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def closers_from_timeline(
+    repo: str,
+    timeline: Iterable[Mapping[str, Any]],
+    pulls: Mapping[str, Mapping[str, Any]],
+) -> tuple[Closer, ...]:
+    """Return every candidate closer of the issue's current closing, with how it was found.
+
+    Only what happened after the last ``reopened`` entry counts: a closing that
+    was undone by a re-open proves nothing about the current one.
+
+    * ``closed-event``: a ``closed`` entry's ``commit_id`` (repository from its ``commit_url``);
+    * ``cross-referenced-pr``: a ``cross-referenced`` entry from a pull request in any
+      repository, looked up in *pulls* (PR API URL -> PR JSON) for ``merged`` and
+      ``merge_commit_sha``; an unmerged PR is listed with ``merged=False``; a PR
+      merged before the last re-open is left out;
+    * ``referenced-commit``: a ``referenced`` entry's ``commit_id``.
+    """
+    entries = list(timeline)
+    last_reopen: dt.datetime | None = None
+    start = 0
+    for i, e in enumerate(entries):
+        if e.get("event") == "reopened":
+            start = i + 1
+            last_reopen = _parse_time(e.get("created_at"))
+    found: list[Closer] = []
+    for i, e in enumerate(entries):
+        kind = e.get("event")
+        if kind == "cross-referenced":
+            closer = _pr_closer(repo, e, pulls, last_reopen)
+            if closer is not None:
+                found.append(closer)
+            continue
+        if i < start:
+            continue
+        sha = e.get("commit_id")
+        if kind in {"closed", "referenced"} and isinstance(sha, str) and sha:
+            how = "closed-event" if kind == "closed" else "referenced-commit"
+            found.append(Closer(how=how, repo=_repo_from_url(e.get("commit_url"), repo), sha=sha))
+    unique: list[Closer] = []
+    for c in found:
+        if c not in unique:
+            unique.append(c)
+    return tuple(unique)
+
+
+def _pr_closer(
+    repo: str, entry: Mapping[str, Any], pulls: Mapping[str, Mapping[str, Any]], last_reopen: dt.datetime | None
+) -> Closer | None:
+    source = entry.get("source") or {}
+    issue = source.get("issue") if isinstance(source, Mapping) else None
+    if not isinstance(issue, Mapping) or not isinstance(issue.get("pull_request"), Mapping):
+        return None
+    pr_url = issue["pull_request"].get("url")
+    repository = issue.get("repository")
+    pr_repo = repository.get("full_name") if isinstance(repository, Mapping) else None
+    pr_repo = pr_repo or _repo_from_url(pr_url, repo)
+    pr = pulls.get(pr_url) if isinstance(pr_url, str) else None
+    merged = bool(pr.get("merged")) if pr is not None else False
+    merged_at = _parse_time(pr.get("merged_at")) if pr is not None else None
+    if merged and last_reopen is not None and merged_at is not None and merged_at < last_reopen:
+        return None
+    sha = pr.get("merge_commit_sha") if pr is not None and merged else None
+    number = issue.get("number")
+    return Closer(
+        how="cross-referenced-pr",
+        repo=pr_repo,
+        sha=sha if isinstance(sha, str) else None,
+        pr_number=number if isinstance(number, int) else None,
+        merged=merged,
+    )
+
+
+def _comment(data: Mapping[str, Any]) -> Comment:
+    user = data.get("user")
+    return Comment(
+        id=int(data["id"]),
+        author=user.get("login") if isinstance(user, Mapping) else None,
+        body=str(data.get("body") or ""),
+        created_at=str(data.get("created_at") or ""),
+        updated_at=data.get("updated_at"),
+        url=data.get("html_url"),
+    )
+
+
+def _snapshot(repo: str, number: int, data: Mapping[str, Any], closers: tuple[Closer, ...] = ()) -> IssueSnapshot:
+    closed_by = data.get("closed_by")
+    return IssueSnapshot(
+        repo=repo,
+        number=number,
+        state=str(data.get("state")),
+        title=str(data.get("title") or ""),
+        state_reason=data.get("state_reason"),
+        closed_at=data.get("closed_at"),
+        closed_by=closed_by.get("login") if isinstance(closed_by, Mapping) else None,
+        closers=closers,
+        url=data.get("html_url"),
+    )
+
+
+class GitHubClient:
+    """The gate's GitHub: github3.py pointed at *api_url* (``https://api.github.com`` or ``<host>/api/v3``).
+
+    *epoch* (wall-clock seconds) is only used to turn ``x-ratelimit-reset`` into a delay.
+    """
+
+    def __init__(  # noqa: PLR0913 - the contract in docs/ARCHITECTURE.md
+        self,
+        api_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        deadline: float = 600.0,
+        max_retries: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        never_close: Iterable[tuple[str, int]] = (),
+        epoch: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._token = token or None
+        self.sleep = sleep
+        self.policy = RetryPolicy(max_retries=max_retries, deadline=deadline)
+        self._session = _RetryingSession(self.policy, timeout=timeout, sleep=sleep, clock=clock, epoch=epoch)
+        self._gh = github3.GitHub(token=self._token or "", session=self._session)
+        # Not GitHubEnterprise: it appends /api/v3 to whatever it is given.
+        self._session.base_url = self.api_url
+        self._never = frozenset((r.lower(), int(n)) for r, n in never_close)
+
+    def __repr__(self) -> str:
+        return f"GitHubClient({self.api_url!r}, token={'***' if self._token else None})"
+
+    @property
+    def token(self) -> str | None:
+        """The token (never print it)."""
+        return self._token
+
+    @classmethod
+    def from_config(cls, config: GateConfig, token: str | None) -> GitHubClient:
+        """Build a client from the ``[github]`` section; the tracker (``never_close``) is protected."""
+        gh = config.github
+        protected = [
+            (config.repo_for(t), t.number) for t in (config.comments.e2e, config.comments.tracker) if t.never_close
+        ]
+        return cls(
+            gh.api_url,
+            token,
+            timeout=gh.timeout_seconds,
+            deadline=gh.deadline_seconds,
+            max_retries=gh.max_retries,
+            never_close=protected,
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def requests_made(self) -> int:
+        """Return how many HTTP requests this client sent (retries and redirects included)."""
+        return int(self._session.attempts)
+
+    @property
+    def delays(self) -> tuple[float, ...]:
+        """Every retry delay requested through ``sleep``, in order."""
+        return tuple(self._session.delays)
+
+    def _url(self, repo: str, *parts: str | int) -> str:
+        owner, name = _split(repo)
+        return "/".join([self.api_url, "repos", quote(owner), quote(name), *(quote(str(p), safe="") for p in parts)])
+
+    def _error(
+        self, context: str, status: int | None, message: str, headers: Mapping[str, str], url: str
+    ) -> GitHubError:
+        repo = context.split("#", 1)[0].split(" ", 1)[0]
+        perm = {k.lower(): v for k, v in headers.items()}.get("x-accepted-github-permissions")
+        hint: str | None = None
+        if status == 401:
+            text = "the token is missing, invalid or expired"
+            hint = "export a valid token in the environment variable named by github.token_env"
+        elif status == 403:
+            need = perm or "the needed permission"
+            text = f"the token lacks {need} on {repo}"
+            hint = f"grant the token {need} on {repo}"
+        elif status == 404:
+            text = f"not found: {repo} or the issue does not exist, or the token cannot read it (needs metadata=read)"
+        elif status == 410:
+            text = "the issue was deleted"
+        else:
+            text = "GitHub refused the request"
+        msg = f"{context}: HTTP {status} {message!r}: {text}" if status else f"{context}: {message}"
+        return GitHubError(redact(msg, self.token), url=url, status=status, hint=hint)
+
+    def _call(self, context: str, method: str, url: str, *, payload: object = None, expect: int = 200) -> Any:  # noqa: ANN401 - JSON
+        """Send one request through github3's session and return the decoded JSON.
+
+        Raises:
+            GitHubError: an error status, an unreadable body, or retries exhausted.
+        """
+        self._session.context = context
+        kwargs: dict[str, Any] = {}
+        if payload is not None:
+            kwargs["data"] = json.dumps(payload)
+        response = self._session.request(method, url, **kwargs)
+        if response.status_code != expect:
+            try:
+                message = str(response.json().get("message", ""))
+            except (ValueError, AttributeError):
+                message = response.text[:200]
+            raise self._error(context, response.status_code, message, response.headers, url)
+        try:
+            return response.json()
+        except ValueError:
+            raise GitHubError(
+                f"{context}: {method} {_path(url)} answered {response.status_code} with a body that is not JSON",
+                url=url,
+                status=response.status_code,
+            ) from None
+
+    def _github3(self, context: str, fn: Callable[[], Any], url: str) -> Any:  # noqa: ANN401 - github3 objects
+        """Run a github3 call, translating its exceptions.
+
+        Raises:
+            GitHubError: github3 raised (an error status, a transport failure, an unexpected body).
+        """
+        self._session.context = context
+        try:
+            return fn()
+        except gh_exc.GitHubError as exc:
+            headers = exc.response.headers if exc.response is not None else {}
+            raise self._error(context, exc.code, str(exc.msg or ""), headers, url) from None
+        except (gh_exc.TransportError, gh_exc.UnexpectedResponse, gh_exc.IncompleteResponse) as exc:
+            raise GitHubError(f"{context}: {type(exc).__name__}: {exc}", url=url) from None
+
+    def _pages(self, context: str, url: str) -> Iterator[Mapping[str, Any]]:
+        """Yield every item of a paginated listing (Link ``next``), at most ``_MAX_PAGES`` pages.
+
+        Raises:
+            GitHubError: a page failed, or the listing has more pages than the bound.
+        """
+        next_url: str | None = url + ("&" if "?" in url else "?") + "per_page=100"
+        pages = 0
+        while next_url:
+            pages += 1
+            if pages > _MAX_PAGES:
+                raise GitHubError(f"{context}: {_path(url)} has more than {_MAX_PAGES} pages", url=url)
+            self._session.context = context
+            response = self._session.request("GET", next_url)
+            if response.status_code != 200:
+                try:
+                    message = str(response.json().get("message", ""))
+                except (ValueError, AttributeError):
+                    message = ""
+                raise self._error(context, response.status_code, message, response.headers, next_url)
+            try:
+                items = response.json()
+            except ValueError:
+                raise GitHubError(f"{context}: {_path(next_url)} answered a body that is not JSON", url=url) from None
+            if not isinstance(items, list):
+                raise GitHubError(f"{context}: {_path(next_url)} answered {type(items).__name__}, expected a list")
+            yield from (i for i in items if isinstance(i, Mapping))
+            next_url = response.links.get("next", {}).get("url")
+
+    # ------------------------------------------------------------------ reads
+
+    def login(self) -> str:
+        """Return the login of the token's user.
+
+        Raises:
+            GitHubError: no token, or GitHub refused it.
+        """
+        if not self.token:
+            raise GitHubError(
+                "GitHub: no token; every write needs one",
+                hint="export a token in the environment variable named by github.token_env",
+            )
+        me = self._github3("GitHub /user", self._gh.me, f"{self.api_url}/user")
+        return str(me.login)
+
+    def issue(self, repo: str, number: int) -> IssueSnapshot:
+        """Return *repo*#*number*'s state, state_reason and, when closed, every candidate closer.
+
+        An open issue costs one request; a closed one adds its timeline pages and one
+        request per cross-referenced pull request.
+
+        Raises:
+            GitHubError: the issue cannot be read (missing, deleted, no access, GitHub down).
+        """
+        context = f"{repo}#{number}"
+        owner, name = _split(repo)
+        url = self._url(repo, "issues", number)
+        issue = self._github3(context, lambda: self._gh.issue(owner, name, number), url)
+        data: Mapping[str, Any] = issue.as_dict()
+        if data.get("state") != "closed":
+            return _snapshot(repo, number, data)
+        timeline_url = data.get("timeline_url") or f"{data.get('url', url)}/timeline"
+        timeline = list(self._pages(f"{context} timeline", timeline_url))
+        pulls: dict[str, Mapping[str, Any]] = {}
+        for entry in timeline:
+            source = entry.get("source") if entry.get("event") == "cross-referenced" else None
+            src_issue = source.get("issue") if isinstance(source, Mapping) else None
+            pr = src_issue.get("pull_request") if isinstance(src_issue, Mapping) else None
+            pr_url = pr.get("url") if isinstance(pr, Mapping) else None
+            if isinstance(pr_url, str) and pr_url not in pulls:
+                pulls[pr_url] = self._call(f"{context} via {_repo_from_url(pr_url, repo)} PR", "GET", pr_url)
+        return _snapshot(
+            repo, number, data, closers_from_timeline(_repo_from_url(str(data.get("url")), repo), timeline, pulls)
+        )
+
+    def list_comments(self, repo: str, number: int) -> tuple[Comment, ...]:
+        """Return every comment of *repo*#*number*, all pages (github3's iterator, Link headers).
+
+        Raises:
+            GitHubError: the comments cannot be read.
+        """
+        context = f"{repo}#{number} comments"
+        url = self._url(repo, "issues", number, "comments")
+
+        def read() -> list[Any]:
+            it = GitHubIterator(-1, url, IssueComment, self._gh)
+            out = []
+            for page, c in enumerate(it):
+                if page > _MAX_PAGES * 100:
+                    break
+                out.append(c)
+            return out
+
+        raw = self._github3(context, read, url)
+        return tuple(_comment(c.as_dict()) for c in raw)
+
+    def compare_status(self, repo: str, base: str, head: str) -> str:
+        """Return GitHub's compare status of *head* against *base*: ahead, behind, identical or diverged.
+
+        ``ahead`` or ``identical`` means *base* is an ancestor of (or is) *head*.
+
+        Raises:
+            GitHubError: either ref is unknown, or GitHub cannot be read.
+        """
+        url = self._url(repo, "compare", f"{base}...{head}")
+        data = self._call(f"{repo} compare {base}...{head}", "GET", url)
+        status = data.get("status") if isinstance(data, Mapping) else None
+        if status not in {"ahead", "behind", "identical", "diverged"}:
+            raise GitHubError(f"{repo} compare {base}...{head}: unexpected status {status!r}", url=url)
+        return str(status)
+
+    def tag_sha(self, repo: str, tag: str) -> str:
+        """Return the commit sha tag *tag* points at (annotated tags are peeled).
+
+        Raises:
+            GitHubError: no such tag, or GitHub cannot be read.
+        """
+        context = f"{repo} tag {tag}"
+        owner, name = _split(repo)
+        url = f"{self.api_url}/repos/{quote(owner)}/{quote(name)}/git/ref/tags/{quote(tag)}"
+        obj = self._call(context, "GET", url).get("object", {})
+        for _ in range(_MAX_TAG_DEPTH):
+            if obj.get("type") == "commit":
+                return str(obj["sha"])
+            if obj.get("type") != "tag":
+                break
+            obj = self._call(context, "GET", self._url(repo, "git", "tags", obj["sha"])).get("object", {})
+        raise GitHubError(f"{context}: does not point at a commit (object {obj.get('type')!r})", url=url)
+
+    # ------------------------------------------------------------------ writes
+
+    def create_comment(self, repo: str, number: int, body: str) -> Comment:
+        """Post *body* on *repo*#*number* and return the comment.
+
+        A POST is not retried blindly: after a 5xx or a dropped connection the
+        comments are re-read, and an identical comment by this token's user is
+        taken as the one that landed.
+
+        Raises:
+            GitHubError: the body is too long, the token may not write, or GitHub kept failing.
+        """
+        context = f"{repo}#{number} new comment"
+        if len(body) > MAX_COMMENT_CHARS:
+            raise GitHubError(
+                f"{context}: the body is {len(body)} characters; GitHub accepts at most {MAX_COMMENT_CHARS}",
+                hint="shorten the comment or attach the evidence instead",
+            )
+        url = self._url(repo, "issues", number, "comments")
+        me: str | None = None
+        for attempt in range(1, self.policy.max_retries + 2):
+            try:
+                return _comment(self._call(context, "POST", url, payload={"body": body}, expect=201))
+            except GitHubError as exc:
+                if exc.status is not None and exc.status < 500:
+                    raise
+                if attempt > self.policy.max_retries:
+                    raise
+                LOG.info("%s: POST failed (%s); checking whether it landed", context, exc.status or "connection")
+            me = me or self.login()
+            landed = [c for c in self.list_comments(repo, number) if c.author == me and c.body == body]
+            if landed:
+                return landed[-1]
+            self._session.delays.append(self.policy.backoff(attempt))
+            self.sleep(self.policy.backoff(attempt))
+        raise GitHubError(f"{context}: not posted")  # pragma: no cover - the loop returns or raises
+
+    def update_comment(self, repo: str, comment_id: int, body: str) -> Comment:
+        """Replace the body of comment *comment_id* in *repo*.
+
+        Raises:
+            GitHubError: the body is too long, the comment is missing, or the token may not write.
+        """
+        context = f"{repo} comment {comment_id}"
+        if len(body) > MAX_COMMENT_CHARS:
+            raise GitHubError(
+                f"{context}: the body is {len(body)} characters; GitHub accepts at most {MAX_COMMENT_CHARS}"
+            )
+        url = self._url(repo, "issues", "comments", comment_id)
+        return _comment(self._call(context, "PATCH", url, payload={"body": body}))
+
+    def _read_issue(self, context: str, repo: str, number: int) -> Mapping[str, Any]:
+        data = self._call(context, "GET", self._url(repo, "issues", number))
+        if not isinstance(data, Mapping):
+            raise GitHubError(f"{context}: the issue is not a JSON object")
+        return data
+
+    def close_issue(self, repo: str, number: int, reason: str = "completed") -> IssueSnapshot:
+        """Close *repo*#*number* with *reason* (completed, not_planned, duplicate); already closed is a no-op.
+
+        Only ``{"state", "state_reason"}`` is sent.  An issue listed in ``never_close``
+        is refused before any request.  The snapshot has no closers.
+
+        Raises:
+            GitHubError: the issue is protected, the reason unknown, or the write failed.
+        """
+        context = f"{repo}#{number} close"
+        if (repo.lower(), number) in self._never:
+            raise GitHubError(
+                f"{context}: refused: {repo}#{number} is configured never to be closed (never_close)",
+                hint="the release tracker only gets a comment; close it by hand when the release ships",
+            )
+        if reason not in STATE_REASONS:
+            raise GitHubError(f"{context}: state_reason must be one of {sorted(STATE_REASONS)}, got {reason!r}")
+        data = self._read_issue(context, repo, number)
+        if data.get("state") == "closed" and data.get("state_reason") == reason:
+            return _snapshot(repo, number, data)
+        url = self._url(repo, "issues", number)
+        data = self._call(context, "PATCH", url, payload={"state": "closed", "state_reason": reason})
+        if data.get("state") != "closed":
+            raise GitHubError(f"{context}: GitHub answered state {data.get('state')!r} after closing", url=url)
+        return _snapshot(repo, number, data)
+
+    def reopen_issue(self, repo: str, number: int) -> IssueSnapshot:
+        """Re-open *repo*#*number*; already open is a no-op (re-opening an open issue is not an error).
+
+        Raises:
+            GitHubError: the write failed.
+        """
+        context = f"{repo}#{number} reopen"
+        data = self._read_issue(context, repo, number)
+        if data.get("state") == "open":
+            return _snapshot(repo, number, data)
+        url = self._url(repo, "issues", number)
+        data = self._call(context, "PATCH", url, payload={"state": "open"})
+        if data.get("state") != "open":
+            raise GitHubError(f"{context}: GitHub answered state {data.get('state')!r} after re-opening", url=url)
+        return _snapshot(repo, number, data)
+
+
+def _split(repo: str) -> tuple[str, str]:
+    owner, sep, name = repo.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise GitHubError(f"{repo!r}: a repository is named 'owner/name'")
+    return owner, name
