@@ -542,6 +542,12 @@ class Gate:
         write_report_files(self.run_dir, report)
         return report
 
+    @staticmethod
+    def _ready(wp: str, requested: tuple[str, ...], results: Mapping[str, StepResult]) -> bool:
+        w = work_package(wp)
+        gates = (*w.needs, *(d for d in w.starts_after if d in requested))
+        return all(d in results and results[d].status is StepStatus.PASSED for d in gates)
+
     def _run_graph(self, requested: tuple[str, ...], results: dict[str, StepResult]) -> None:
         pending = [wp for wp in requested if wp not in results]
         halted = False
@@ -549,13 +555,12 @@ class Gate:
             running: dict[concurrent.futures.Future[StepResult], str] = {}
             while True:
                 if not halted:
-                    for wp in list(pending):
-                        w = work_package(wp)
-                        gates = (*w.needs, *(d for d in w.starts_after if d in requested))
-                        if all(d in results and results[d].status is StepStatus.PASSED for d in gates):
-                            pending.remove(wp)
-                            n, started = self._begin(wp)
-                            running[pool.submit(self._execute, wp, dict(results), n, started)] = wp
+                    ready = [wp for wp in pending if self._ready(wp, requested, results)]
+                    # Journal every start decided now before any of them can finish.
+                    begun = [(wp, *self._begin(wp)) for wp in ready]
+                    for wp, n, started in begun:
+                        pending.remove(wp)
+                        running[pool.submit(self._execute, wp, dict(results), n, started)] = wp
                 if not running:
                     return
                 done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
