@@ -1,0 +1,1 @@
+"""Harness scripts of the fixture end-to-end checkout."""
