@@ -388,9 +388,11 @@ class GitHubClient:
     def from_config(cls, config: GateConfig, token: str | None) -> GitHubClient:
         """Build a client from the ``[github]`` section; the tracker (``never_close``) is protected."""
         gh = config.github
-        protected = [
-            (config.repo_for(t), t.number) for t in (config.comments.e2e, config.comments.tracker) if t.never_close
-        ]
+        targets = (
+            (config.comments.e2e, config.github.e2e_repo),
+            (config.comments.tracker, config.github.cli_repo),
+        )
+        protected = [(config.repo_for(t, default), t.number) for t, default in targets if t.never_close]
         return cls(
             gh.api_url,
             token,

@@ -1,0 +1,212 @@
+"""WP01, first half: every blocker is CLOSED as completed, and closed by a change.
+
+Pure: issue snapshots (``adapters.github.GitHubClient.issue``) in, a verdict out.
+
+Stop conditions (the plan's WP01 row and ``REAL_WORLD.md``):
+
+* a blocker still OPEN -> stop, *waiting*, naming which ("Either issue still OPEN");
+* a blocker closed as ``not_planned`` or ``duplicate``, or closed with no linked
+  change (no ``closed`` event with a commit, no merged pull request in this or a
+  sibling repository) -> stop, *failed*: "closed" alone never proves a fix.
+
+Each accepted blocker hands its closers (repository, commit, PR) to the
+fix-substance audit, which judges what the change does.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Sequence
+from typing import Final
+
+from attrs import frozen
+
+from phase4gate.models import Closer, FactValue, IssueSnapshot, StopKind
+
+__all__ = [
+    "CONDITION_NOT_FIXED",
+    "CONDITION_OPEN",
+    "BlockerState",
+    "BlockerVerdict",
+    "BlockersVerdict",
+    "check_blockers_closed",
+    "closer_ref",
+]
+
+CONDITION_OPEN: Final = "Either issue still OPEN"
+CONDITION_NOT_FIXED: Final = "blocker not CLOSED as completed by a change"
+# How a closer was found -> whether it proves a change closed the issue.
+_PROVING: Final = frozenset({"closed-event", "cross-referenced-pr"})
+
+
+class BlockerState(enum.StrEnum):
+    """What the snapshot says about one blocker."""
+
+    CLOSED_BY_CHANGE = "closed-by-change"
+    OPEN = "open"
+    NOT_PLANNED = "not-planned"
+    DUPLICATE = "duplicate"
+    NO_LINKED_CHANGE = "no-linked-change"
+    MISSING = "missing"
+
+
+@frozen
+class BlockerVerdict:
+    """One blocker's verdict; ``closers`` are the changes that prove the closing (for the audit)."""
+
+    repo: str
+    number: int
+    state: BlockerState
+    reason: str
+    issue_state: str | None = None
+    state_reason: str | None = None
+    closers: tuple[Closer, ...] = ()
+    candidates: tuple[Closer, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the blocker is closed as completed by a change."""
+        return self.state is BlockerState.CLOSED_BY_CHANGE
+
+
+@frozen
+class BlockersVerdict:
+    """All blockers' verdicts; ``stop_kind`` None means every blocker passed this half of WP01."""
+
+    blockers: tuple[BlockerVerdict, ...]
+    stop_kind: StopKind | None
+    condition: str | None
+    reason: str
+
+    @property
+    def passed(self) -> bool:
+        """True when every blocker is closed as completed by a change."""
+        return self.stop_kind is None
+
+    def verdict(self, number: int) -> BlockerVerdict:
+        """Return the verdict of blocker *number*.
+
+        Raises:
+            KeyError: *number* is not one of the blockers checked.
+        """
+        for b in self.blockers:
+            if b.number == number:
+                return b
+        raise KeyError(number)
+
+    def facts(self) -> dict[str, FactValue]:
+        """Return WP01's facts this half knows.
+
+        ``blockers``; per blocker N ``blocker_N_state`` (open/closed, or missing)
+        and ``blocker_N_closer`` (``owner/repo@sha`` of the first proving closer,
+        empty when none).  ``blocker_N_verdict`` is left to the fix audit.
+        """
+        out: dict[str, FactValue] = {"blockers": ",".join(str(b.number) for b in self.blockers)}
+        for b in self.blockers:
+            out[f"blocker_{b.number}_state"] = b.issue_state or b.state.value
+            out[f"blocker_{b.number}_closer"] = closer_ref(b.closers[0]) if b.closers else ""
+        return out
+
+
+def closer_ref(closer: Closer) -> str:
+    """Return ``owner/repo@sha`` (or ``owner/repo#PR`` when the PR has no merge commit)."""
+    if closer.sha:
+        return f"{closer.repo}@{closer.sha}"
+    return f"{closer.repo}#{closer.pr_number}"
+
+
+def _proving(closer: Closer, allowed: Collection[str] | None) -> bool:
+    if closer.how not in _PROVING or not closer.sha:
+        return False
+    if closer.how == "cross-referenced-pr" and closer.merged is not True:
+        return False
+    return allowed is None or closer.repo.lower() in allowed
+
+
+def _verdict(
+    snapshot: IssueSnapshot, state: BlockerState, reason: str, closers: tuple[Closer, ...] = ()
+) -> BlockerVerdict:
+    return BlockerVerdict(
+        repo=snapshot.repo,
+        number=snapshot.number,
+        state=state,
+        reason=reason,
+        issue_state=snapshot.state,
+        state_reason=snapshot.state_reason,
+        closers=closers,
+        candidates=snapshot.closers,
+    )
+
+
+def _judge(snapshot: IssueSnapshot, allowed: Collection[str] | None) -> BlockerVerdict:
+    where = f"{snapshot.repo}#{snapshot.number}"
+    if snapshot.state != "closed":
+        return _verdict(snapshot, BlockerState.OPEN, f"{where} is still open")
+    if snapshot.state_reason == "not_planned":
+        return _verdict(snapshot, BlockerState.NOT_PLANNED, f"{where} was closed as not planned, not as completed")
+    if snapshot.state_reason == "duplicate":
+        return _verdict(
+            snapshot, BlockerState.DUPLICATE, f"{where} was closed as a duplicate, not as completed by a fix"
+        )
+    proving = tuple(c for c in snapshot.closers if _proving(c, allowed))
+    if not proving:
+        seen = ", ".join(f"{c.how} {closer_ref(c)}" for c in snapshot.closers) or "none"
+        scope = f" in {', '.join(sorted(allowed))}" if allowed is not None else ""
+        reason = (
+            f"{where} was closed with no linked change{scope} (no closing commit, no merged pull request; "
+            f"candidates seen: {seen})"
+        )
+        return _verdict(snapshot, BlockerState.NO_LINKED_CHANGE, reason)
+    refs = ", ".join(f"{closer_ref(c)} ({c.how})" for c in proving)
+    return _verdict(snapshot, BlockerState.CLOSED_BY_CHANGE, f"{where} closed as completed by {refs}", proving)
+
+
+def check_blockers_closed(
+    snapshots: Iterable[IssueSnapshot],
+    *,
+    expected: Sequence[tuple[str, int]] | None = None,
+    repos: Collection[str] | None = None,
+) -> BlockersVerdict:
+    """Judge WP01's first half: every blocker CLOSED as completed by a change.
+
+    *expected* (``(repo, number)`` pairs) names the blockers that must be present;
+    a missing one is a *failed* stop, and an empty list of blockers never passes.
+    *repos* limits where a closing change may live (the CLI repository and its
+    siblings); None accepts any repository.
+
+    Open blockers make a *waiting* stop naming every open one; otherwise any
+    not_planned, duplicate or change-less closing makes a *failed* stop.
+    """
+    snaps = list(snapshots)
+    allowed = {r.lower() for r in repos} if repos is not None else None
+    verdicts = [_judge(s, allowed) for s in snaps]
+    present = {(s.repo.lower(), s.number) for s in snaps}
+    verdicts.extend(
+        BlockerVerdict(
+            repo=repo,
+            number=number,
+            state=BlockerState.MISSING,
+            reason=f"{repo}#{number} was not read; every blocker must be checked",
+        )
+        for repo, number in expected or ()
+        if (repo.lower(), number) not in present
+    )
+    blockers = tuple(verdicts)
+    if not blockers:
+        return BlockersVerdict(
+            blockers, StopKind.FAILED, CONDITION_NOT_FIXED, "no blockers to check; zero checks never pass"
+        )
+    open_ = [b for b in blockers if b.state is BlockerState.OPEN]
+    if open_:
+        names = ", ".join(f"{b.repo}#{b.number}" for b in open_)
+        reason = f"still open: {names}" + _others(blockers, open_)
+        return BlockersVerdict(blockers, StopKind.WAITING, CONDITION_OPEN, reason)
+    bad = [b for b in blockers if not b.ok]
+    if bad:
+        return BlockersVerdict(blockers, StopKind.FAILED, CONDITION_NOT_FIXED, "; ".join(b.reason for b in bad))
+    return BlockersVerdict(blockers, None, None, "; ".join(b.reason for b in blockers))
+
+
+def _others(blockers: Sequence[BlockerVerdict], shown: Sequence[BlockerVerdict]) -> str:
+    rest = [b.reason for b in blockers if not b.ok and b not in shown]
+    return f"; also: {'; '.join(rest)}" if rest else ""
