@@ -182,7 +182,7 @@ class _RetryingSession(GitHubSession):  # type: ignore[misc]  # github3 is untyp
             attempt += 1
             try:
                 response: requests.Response = super().request(method, url, *args, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 self.attempts += 1
                 what = f"{type(exc).__name__}"
                 if method not in IDEMPOTENT_METHODS or attempt > self.policy.max_retries:

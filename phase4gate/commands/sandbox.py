@@ -1,20 +1,112 @@
-"""`phase4gate sandbox`: not implemented yet."""
+"""`phase4gate sandbox`: run the local sandbox world in the foreground until SIGINT or SIGTERM.
+
+The first line on stdout is one JSON object naming every base URL and secret the
+sandbox serves, e.g. ``{"github": "http://127.0.0.1:PORT/api/v3", "token": "...",
+"read_only_token": "..."}``; it is built from the emulators in ``EMULATORS`` (each
+adds its own keys), so more emulators join the same line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TextIO
 
-DESCRIPTION = "Not implemented yet."
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from phase4gate.sandbox._server import EmulatorServer
+
+DESCRIPTION = """\
+Run the sandbox world in the foreground: a GitHub REST emulator on 127.0.0.1 (issues
+1141 and 1182 closed by fix commits, e2e#41 and #1038 open).  The first line on stdout
+is JSON with every base URL and the tokens it accepts; stop with Ctrl-C or SIGTERM."""
+
+EPILOG = """\
+example:
+  phase4gate sandbox                         the default world
+  phase4gate sandbox --seed world.json       a declarative GitHub seed (repos, issues, pulls, tokens)
+"""
+
+# One sandbox emulator: started server, and the keys it adds to the JSON line.
+Started = tuple["EmulatorServer", dict[str, str]]
+_POLL_SECONDS: Final = 0.2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Accept anything for now."""
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    """Add ``--seed FILE``."""
+    parser.add_argument(
+        "--seed",
+        metavar="FILE",
+        help="JSON seed for the GitHub emulator (default: the real gate's world)",
+    )
 
 
-def run(args: argparse.Namespace) -> int:  # noqa: ARG001 - placeholder
-    """Refuse: the command is not implemented yet."""
-    from phase4gate.errors import NotImplementedStepError  # noqa: PLC0415
+def _start_github(args: argparse.Namespace) -> Started:
+    from phase4gate.sandbox.github_api import GitHubEmulator  # noqa: PLC0415
+    from phase4gate.sandbox.github_seed import default_seed, load_seed  # noqa: PLC0415
 
-    msg = "phase4gate sandbox is not implemented yet"
-    raise NotImplementedStepError(msg)
+    seed = load_seed(Path(args.seed)) if getattr(args, "seed", None) else default_seed()
+    emulator = GitHubEmulator(seed).start()
+    return emulator, {
+        "github": emulator.api_url,
+        "token": emulator.token,
+        "read_only_token": emulator.read_only_token,
+    }
+
+
+# (name, starter) in start order; later issues append the index and SaaS emulators here.
+EMULATORS: Final[tuple[tuple[str, Callable[[argparse.Namespace], Started]], ...]] = (("github", _start_github),)
+
+
+def serve(args: argparse.Namespace, stop: threading.Event, out: TextIO) -> dict[str, str]:
+    """Start every emulator, print the JSON line to *out*, wait for *stop*, stop them all.
+
+    Returns the JSON line's content.
+
+    Raises:
+        InputError: the ``--seed`` file is unreadable or malformed.
+    """
+    started: list[EmulatorServer] = []
+    line: dict[str, str] = {}
+    try:
+        for _name, start in EMULATORS:
+            server, keys = start(args)
+            started.append(server)
+            line.update(keys)
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+        while not stop.wait(_POLL_SECONDS):
+            pass
+    finally:
+        for server in reversed(started):
+            server.stop()
+    return line
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sandbox until SIGINT or SIGTERM; exit 0 after a clean stop."""
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        serve(args, stop, sys.stdout)
+    print("sandbox stopped", file=sys.stderr)
+    return 0
