@@ -1,1 +1,66 @@
-"""WP08: not implemented yet (the engine reports it as "could not decide", exit 3)."""
+"""WP08: comment on spec-kitty#1038 from observed facts; never close it.
+
+Stop (failed): the comment cannot be rendered, or #1038 is not open after posting.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from phase4gate.errors import InputError
+from phase4gate.models import FactValue, StepOutcome, StopKind
+from phase4gate.steps.wp06 import collect_comment_facts, make_publisher, passed_facts, tracker_issue
+
+if TYPE_CHECKING:
+    from phase4gate.gate import StepContext
+
+__all__ = ["CONDITION", "run"]
+
+CONDITION: Final = "the comment cannot be rendered, or #1038 is not open after posting"
+
+
+def run(ctx: StepContext) -> StepOutcome:
+    """Render, post (or update) and read back the #1038 comment; check #1038 is still open."""
+    from phase4gate.adapters.publish import ReadBackError  # noqa: PLC0415
+    from phase4gate.checks.comments import CommentRenderError, render_tracker_comment  # noqa: PLC0415
+
+    config = ctx.config
+    try:
+        body = render_tracker_comment(collect_comment_facts(config, passed_facts(ctx.results), ctx.store.root))
+    except InputError as exc:
+        facts: dict[str, FactValue] = {}
+        if isinstance(exc, CommentRenderError):
+            facts["missing_or_unsupported"] = ",".join(exc.fields)
+        reason = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
+        return StepOutcome.stopped(StopKind.FAILED, CONDITION, reason, facts=facts)
+    repo, number = tracker_issue(config)
+    publisher = make_publisher(ctx)
+    if ctx.dry_run:
+        publisher.publish(repo, number, body)
+        publisher.state(repo, number)
+        return StepOutcome.passed(f"dry run: #1038 comment rendered for {repo}#{number}; nothing written")
+    evidence = [ctx.store.write_text(ctx.evidence_path("issue-1038-comment.md"), body)]
+    result = publisher.publish(repo, number, body)
+    out: dict[str, FactValue] = {
+        "tracker_comment_id": result.comment_id,
+        "tracker_comment_url": result.comment_url,
+        "tracker_comment_action": result.action.value,
+        "tracker_duplicate_comments": ",".join(str(d) for d in result.duplicates),
+        "tracker_foreign_marker_comments": ",".join(str(d) for d in result.foreign),
+    }
+    try:
+        publisher.read_back(result, body)
+    except ReadBackError as exc:
+        out["tracker_state"] = publisher.state(repo, number)
+        evidence.append(ctx.store.write_json(ctx.evidence_path("issue-1038-publish.json"), out))
+        return StepOutcome.stopped(StopKind.FAILED, CONDITION, str(exc), facts=out, evidence=tuple(evidence))
+    state = publisher.state(repo, number)
+    out["tracker_state"] = state
+    evidence.append(ctx.store.write_json(ctx.evidence_path("issue-1038-publish.json"), out))
+    if state != "open":
+        reason = f"{repo}#{number} is {state!r} after posting; the release tracker must stay open (re-open it by hand)"
+        return StepOutcome.stopped(StopKind.FAILED, CONDITION, reason, facts=out, evidence=tuple(evidence))
+    reason = f"{repo}#{number}: comment {result.comment_id} {result.action.value}, read back; still open"
+    if result.duplicates:
+        reason += f"; duplicate comments by us left in place: {out['tracker_duplicate_comments']} (oldest kept)"
+    return StepOutcome.passed(reason, facts=out, evidence=tuple(evidence))
