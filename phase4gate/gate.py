@@ -540,6 +540,9 @@ class Gate:
         self._journal({"event": "gate-end", "time": self._clock()})
         report = report_from_journal(self.store.read_journal(), source=str(self.run_dir / "journal.jsonl"))
         write_report_files(self.run_dir, report)
+        from phase4gate.attest import write_statement  # noqa: PLC0415
+
+        write_statement(self.run_dir, report)
         return report
 
     @staticmethod

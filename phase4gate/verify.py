@@ -12,7 +12,7 @@ from phase4gate.errors import InputError
 
 __all__ = ["VerifyFindings", "verify_run"]
 
-_REPORT_FILES = ("report.json", "report.md")
+_REPORT_FILES = ("report.json", "report.md", "attestation.intoto.json")
 
 
 @frozen
@@ -94,4 +94,7 @@ def verify_run(run_dir: Path) -> VerifyFindings:
         path = run_dir / "report.json"
         if path.exists() and path.read_text(encoding="utf-8") != convert.dumps(report):
             problems.append("report.json does not match the journal")
+    from phase4gate.attest import check_statement  # noqa: PLC0415
+
+    problems.extend(check_statement(run_dir))
     return VerifyFindings(run_dir, tree, tuple(sealed), tuple(problems))

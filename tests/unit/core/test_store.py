@@ -125,3 +125,29 @@ def test_verify_needs_a_manifest(tmp_path: Path) -> None:
         verify_tree(tmp_path)
     with pytest.raises(EvidenceError, match="not an evidence folder"):
         verify_tree(tmp_path / "missing")
+
+
+def test_attestation_subjects_are_checked(tmp_path: Path) -> None:
+    """The in-toto statement lists every evidence file; verify catches a subject that changed."""
+    import json
+
+    from phase4gate.attest import ATTESTATION_NAME, STATEMENT_TYPE
+    from phase4gate.config import GateConfig
+    from phase4gate.gate import Gate
+    from tests.gate_helpers import Recorder
+
+    gate = Gate(GateConfig(), evidence_root=tmp_path, steps=Recorder({}).steps())
+    gate.run()
+    statement = json.loads((gate.run_dir / ATTESTATION_NAME).read_text())
+    assert statement["_type"] == STATEMENT_TYPE
+    names = {s["name"] for s in statement["subject"]}
+    assert "wp05/1/evidence.txt" in names
+    assert statement["predicate"]["verdict"] == "passed"
+    assert [s["wp"] for s in statement["predicate"]["steps"]] == [f"WP0{i}" for i in range(1, 9)]
+    assert verify_run(gate.run_dir).ok
+    # Rewrite a subject's digest: verify reports it.
+    statement["subject"][0]["digest"]["sha256"] = "0" * 64
+    (gate.run_dir / ATTESTATION_NAME).write_text(json.dumps(statement))
+    findings = verify_run(gate.run_dir)
+    assert not findings.ok
+    assert any("differs from its digest" in p for p in findings.report_problems)
