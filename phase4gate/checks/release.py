@@ -23,10 +23,18 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 __all__ = [
+    "CONTAINMENT_CONDITION",
+    "INSTALL_CONDITION",
     "NO_NEWER_RC_CONDITION",
     "DistFile",
+    "InstallCheck",
+    "InstallVerdict",
     "Resolution",
     "SkippedFile",
+    "classify_install",
+    "dependency_drift",
+    "fix_blockers",
+    "missing_fixes",
     "no_newer_rc_reason",
     "resolve_rc",
     "version_of",
@@ -222,3 +230,94 @@ def no_newer_rc_reason(resolution: Resolution) -> str:
     if resolution.skipped:
         text += " (skipped: " + "; ".join(f"{s.filename}: {s.reason}" for s in resolution.skipped) + ")"
     return text
+
+
+# --------------------------------------------------------------------------- install verdict
+
+INSTALL_CONDITION: Final = "the RC breaks as users install it: dependency drift or broken (failed)"
+
+
+@frozen
+class InstallCheck:
+    """What one install-and-verify of the RC showed (built by ``adapters/install.py``)."""
+
+    label: str  # "as-users-get-it" or "as-of-release"
+    verified: bool
+    error: str = ""
+    dependencies: Mapping[str, str] = field(factory=dict)
+
+
+@frozen
+class InstallVerdict:
+    """``verified``, ``dependency-drift`` or ``broken``, with the why."""
+
+    outcome: str
+    reason: str
+    drifted: tuple[str, ...] = ()
+
+
+def dependency_drift(before: Mapping[str, str], after: Mapping[str, str], *, exclude: str = "") -> tuple[str, ...]:
+    """Return ``name a -> b`` for each dependency whose resolved version differs (or is in one side only)."""
+    skip = canonicalize_name(exclude) if exclude else ""
+    a = {canonicalize_name(k): v for k, v in before.items()}
+    b = {canonicalize_name(k): v for k, v in after.items()}
+    return tuple(
+        f"{name} {a.get(name, '(absent)')} -> {b.get(name, '(absent)')}"
+        for name in sorted(set(a) | set(b))
+        if name != skip and a.get(name) != b.get(name)
+    )
+
+
+def classify_install(users: InstallCheck, as_of_release: InstallCheck | None, *, package: str) -> InstallVerdict:
+    """Classify the RC's install (WP02): verified, dependency-drift or broken.
+
+    ``dependency-drift``: broken as users get it, works with dependencies as of the
+    RC's upload time; the differing dependencies are named.  ``broken``: fails both ways.
+    """
+    if users.verified:
+        return InstallVerdict("verified", "installed as users get it and verified")
+    if as_of_release is None:
+        return InstallVerdict("broken", f"as users get it: {users.error}")
+    if as_of_release.verified:
+        drifted = dependency_drift(as_of_release.dependencies, users.dependencies, exclude=package)
+        names = ", ".join(drifted) if drifted else "no dependency version differs"
+        reason = (
+            f"dependency drift: as users get it the RC fails ({users.error}); with dependencies as of its upload "
+            f"time it works. Dependencies that differ (as of release -> today): {names}"
+        )
+        return InstallVerdict("dependency-drift", reason, drifted)
+    return InstallVerdict(
+        "broken", f"broken both ways: as users get it: {users.error}; as of release: {as_of_release.error}"
+    )
+
+
+# --------------------------------------------------------------------------- fix containment
+
+CONTAINMENT_CONDITION: Final = "the RC does not contain a blocker's fix commit (waiting)"
+
+
+def fix_blockers(wp01_facts: Mapping[str, object], sha: str) -> tuple[str, ...]:
+    """Return the blockers (``#1141``) whose recorded closer is commit *sha* (WP01's ``blocker_N_closer``)."""
+    out: list[str] = []
+    for key, value in wp01_facts.items():
+        m = re.fullmatch(r"blocker_([0-9]+)_closer", key)
+        if m and isinstance(value, str) and "@" in value:
+            closer = value.rsplit("@", 1)[1]
+            if closer and (closer.startswith(sha) or sha.startswith(closer)):
+                out.append(f"#{m.group(1)}")
+    return tuple(sorted(out))
+
+
+def missing_fixes(
+    rc_version: str, tag: str, contained: Mapping[str, bool], wp01_facts: Mapping[str, object]
+) -> str | None:
+    """Return the stop reason when a CLI fix commit is not an ancestor of the RC's tag, else ``None``."""
+    missing = [sha for sha, ok in contained.items() if not ok]
+    if not missing:
+        return None
+    parts = []
+    for sha in missing:
+        blockers = fix_blockers(wp01_facts, sha)
+        who = f"blocker {', '.join(blockers)}" if blockers else "a blocker"
+        parts.append(f"{who}'s fix {sha[:12]}")
+    return f"RC {rc_version} (tag {tag}) does not contain " + "; ".join(parts) + "; an operator must cut an RC with it"

@@ -16,6 +16,7 @@ from phase4gate.models import StepResult
 from phase4gate.progress import NullProgress
 from phase4gate.sandbox.index import IndexEmulator
 from phase4gate.sandbox.saas import SaaSEmulator
+from tests.integration.release.release_helpers import CliCheckout, build_cli_checkout
 
 
 @pytest.fixture
@@ -85,3 +86,15 @@ def release_config() -> Callable[..., GateConfig]:
 def make_ctx() -> Callable[..., StepContext]:
     """Build a real StepContext on a fresh evidence store."""
     return _make_ctx
+
+
+@pytest.fixture(scope="module")
+def cli_checkout(tmp_path_factory: pytest.TempPathFactory) -> CliCheckout:
+    """The stand-in CLI repository (shared by a module's tests)."""
+    return build_cli_checkout(tmp_path_factory.mktemp("cli") / "spec-kitty")
+
+
+@pytest.fixture
+def cli_repo() -> Callable[[Path], CliCheckout]:
+    """Build a stand-in CLI repository at a path."""
+    return build_cli_checkout
