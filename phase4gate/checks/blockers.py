@@ -16,7 +16,7 @@ fix-substance audit, which judges what the change does.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Final
 
 from attrs import frozen
@@ -138,7 +138,7 @@ def _verdict(
     )
 
 
-def _judge(snapshot: IssueSnapshot, allowed: Collection[str] | None) -> BlockerVerdict:
+def _judge(snapshot: IssueSnapshot, allowed: Mapping[str, str] | None) -> BlockerVerdict:
     where = f"{snapshot.repo}#{snapshot.number}"
     if snapshot.state != "closed":
         return _verdict(snapshot, BlockerState.OPEN, f"{where} is still open")
@@ -151,7 +151,7 @@ def _judge(snapshot: IssueSnapshot, allowed: Collection[str] | None) -> BlockerV
     proving = tuple(c for c in snapshot.closers if _proving(c, allowed))
     if not proving:
         seen = ", ".join(f"{c.how} {closer_ref(c)}" for c in snapshot.closers) or "none"
-        scope = f" in {', '.join(sorted(allowed))}" if allowed is not None else ""
+        scope = f" in {', '.join(sorted(allowed.values()))}" if allowed is not None else ""
         reason = (
             f"{where} was closed with no linked change{scope} (no closing commit, no merged pull request; "
             f"candidates seen: {seen})"
@@ -178,7 +178,7 @@ def check_blockers_closed(
     not_planned, duplicate or change-less closing makes a *failed* stop.
     """
     snaps = list(snapshots)
-    allowed = {r.lower() for r in repos} if repos is not None else None
+    allowed = {r.lower(): r for r in repos} if repos is not None else None
     verdicts = [_judge(s, allowed) for s in snaps]
     present = {(s.repo.lower(), s.number) for s in snaps}
     verdicts.extend(
