@@ -1,0 +1,174 @@
+"""WP06 and WP08 inside the real engine, against the GitHub emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phase4gate.adapters.store import verify_tree
+from phase4gate.checks.comments import E2E_HEADING, TRACKER_HEADING, parse_marker
+from phase4gate.models import StepStatus, StopKind
+from phase4gate.sandbox._server import Fault
+from phase4gate.sandbox.github_api import GitHubEmulator
+from phase4gate.sandbox.github_seed import CLI_REPO, E2E_REPO
+from tests.integration.comments.gate_world import FLY_IMAGE, gate_config, make_gate
+
+E2E_ISSUE = f"/api/v3/repos/{E2E_REPO}/issues/41"
+TRACKER_ISSUE = f"/api/v3/repos/{CLI_REPO}/issues/1038"
+
+
+def our_comments(github: GitHubEmulator, repo: str, number: int) -> list[str]:
+    with github.lock:
+        return [
+            c.body for c in github.state.issue(repo, number).comments if c.author == "gate-bot" and parse_marker(c.body)
+        ]
+
+
+def closes(github: GitHubEmulator, repo: str, number: int) -> int:
+    with github.lock:
+        return sum(1 for e in github.state.issue(repo, number).events if e.event == "closed")
+
+
+def assert_final_state(github: GitHubEmulator) -> None:
+    e2e = our_comments(github, E2E_REPO, 41)
+    tracker = our_comments(github, CLI_REPO, 1038)
+    assert len(e2e) == 1
+    assert len(tracker) == 1
+    assert e2e[0].startswith(f"## {E2E_HEADING}")
+    assert tracker[0].startswith(f"## {TRACKER_HEADING}")
+    with github.lock:
+        assert github.state.issue(E2E_REPO, 41).state == "closed"
+        assert github.state.issue(E2E_REPO, 41).state_reason == "completed"
+        assert github.state.issue(CLI_REPO, 1038).state == "open"
+    assert closes(github, E2E_REPO, 41) == 1
+    assert closes(github, CLI_REPO, 1038) == 0
+
+
+def test_gate_twice_gives_one_comment_per_issue(github: GitHubEmulator, evidence_root: Path) -> None:
+    """Two full gate runs: one comment on each issue, e2e#41 closed once, #1038 open."""
+    first = make_gate(github, evidence_root).run()
+    second = make_gate(github, evidence_root).run()
+
+    assert first.verdict is StepStatus.PASSED, [s.reason for s in first.steps]
+    assert second.verdict is StepStatus.PASSED, [s.reason for s in second.steps]
+    assert_final_state(github)
+    wp06, wp08 = first.step("WP06"), first.step("WP08")
+    assert wp06 is not None
+    assert wp08 is not None
+    assert wp06.facts["e2e_state"] == "closed"
+    assert wp06.facts["e2e_comment_action"] == "create"
+    assert wp08.facts["tracker_state"] == "open"
+    assert wp08.facts["tracker_comment_action"] == "create"
+    again = second.step("WP06")
+    assert again is not None
+    # The second run's evidence is a new attempt folder: the comment is updated, not duplicated.
+    assert again.facts["e2e_comment_id"] == wp06.facts["e2e_comment_id"]
+    assert again.facts["e2e_comment_action"] == "update"
+    assert again.facts["e2e_close_sent"] is False
+    assert "rc16-attempt2/runs/run-4.json" in our_comments(github, E2E_REPO, 41)[0]
+
+
+def test_evidence_of_wp06_and_wp08(github: GitHubEmulator, evidence_root: Path) -> None:
+    """The bundle, both bodies and the publish records are write-once evidence that verifies."""
+    gate = make_gate(github, evidence_root)
+    report = gate.run()
+    wp06, wp08 = report.step("WP06"), report.step("WP08")
+    assert wp06 is not None
+    assert wp08 is not None
+
+    paths = {ref.path for ref in (*wp06.evidence, *wp08.evidence)}
+    assert {"wp06/1/rc16-attempt1.tar.gz", "wp06/1/e2e-41-comment.md", "wp08/1/issue-1038-comment.md"} <= paths
+    assert wp06.facts["bundle_path"] == "wp06/1/rc16-attempt1.tar.gz"
+    bundle_sha = wp06.facts["bundle_sha256"]
+    body = (gate.run_dir / "wp08/1/issue-1038-comment.md").read_text(encoding="utf-8")
+    assert f"sha256 `{bundle_sha}`" in body
+    assert FLY_IMAGE in body
+    assert str(wp06.facts["e2e_comment_url"]) in body
+    assert our_comments(github, CLI_REPO, 1038) == [body]
+    verified = verify_tree(gate.run_dir)
+    assert (verified.altered, verified.missing) == ((), ())
+    assert verified.checked >= 10
+
+
+def test_missing_fly_image_stops_wp06_naming_the_config_key(github: GitHubEmulator, evidence_root: Path) -> None:
+    """No placeholder: without saas.fly_image WP06 stops (failed) and nothing is written to GitHub."""
+    report = make_gate(github, evidence_root, config=gate_config(github, fly_image=None)).run()
+    wp06 = report.step("WP06")
+
+    assert wp06 is not None
+    assert wp06.status is StepStatus.STOPPED
+    assert wp06.stop_kind is StopKind.FAILED
+    assert "saas.fly_image" in wp06.reason
+    assert wp06.facts["missing_or_unsupported"] == "fly_image"
+    assert github.writes() == []
+    assert report.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("prefix", "method"),
+    [
+        (f"{E2E_ISSUE}/comments", "POST"),
+        (E2E_ISSUE, "PATCH"),
+        (f"{TRACKER_ISSUE}/comments", "POST"),
+        (f"{TRACKER_ISSUE}/comments", "GET"),
+    ],
+)
+def test_fault_at_each_write_then_resume_converges(
+    github: GitHubEmulator, evidence_root: Path, prefix: str, method: str
+) -> None:
+    """A 502 at a write stops the gate (could not decide); resuming ends in the same single state."""
+    github.inject(prefix, Fault("status", status=502), method=method)
+    first = make_gate(github, evidence_root).run()
+    assert first.exit_code == 3, [s.reason for s in first.steps]
+
+    second = make_gate(github, evidence_root, resume=first.run_id).run()
+
+    assert second.verdict is StepStatus.PASSED, [s.reason for s in second.steps]
+    assert_final_state(github)
+
+
+def test_tracker_closed_by_someone_stops_wp08(github: GitHubEmulator, evidence_root: Path) -> None:
+    """#1038 must be open after posting; if it is not, WP08 stops (failed) and never re-closes it."""
+    with github.lock:
+        github.state.issue(CLI_REPO, 1038).state = "closed"
+    report = make_gate(github, evidence_root).run()
+    wp08 = report.step("WP08")
+
+    assert wp08 is not None
+    assert wp08.status is StepStatus.STOPPED
+    assert wp08.stop_kind is StopKind.FAILED
+    assert "must stay open" in wp08.reason
+    assert wp08.facts["tracker_state"] == "closed"
+    assert not any(r.method == "PATCH" and r.path == TRACKER_ISSUE for r in github.writes())
+
+
+def test_planted_marker_on_tracker_is_left_alone(github: GitHubEmulator, evidence_root: Path) -> None:
+    """Someone copies our marker onto #1038 first: their comment is untouched and ours is posted."""
+    marker = "<!-- phase4gate:comment gate=phase4-canary-gate-01KS1W46 issue=Priivacy-ai/spec-kitty#1038 "
+    planted = f"fake evidence\n{marker}bundle-sha256={'e' * 64} -->\n"
+    with github.lock:
+        mallory = github.state.add_comment(github.state.issue(CLI_REPO, 1038), "mallory", planted)
+    report = make_gate(github, evidence_root).run()
+    wp08 = report.step("WP08")
+
+    assert wp08 is not None
+    assert wp08.status is StepStatus.PASSED
+    assert wp08.facts["tracker_foreign_marker_comments"] == str(mallory.id)
+    assert mallory.body == planted
+    assert len(our_comments(github, CLI_REPO, 1038)) == 1
+
+
+def test_dry_run_makes_no_request(github: GitHubEmulator, evidence_root: Path) -> None:
+    """A dry run renders both bodies, describes each call, and sends nothing."""
+    report = make_gate(github, evidence_root, dry_run=True).run()
+    wp06 = report.step("WP06")
+
+    assert wp06 is not None
+    assert wp06.reason.startswith("dry run:")
+    wp08 = report.step("WP08")
+    assert wp08 is not None
+    assert wp08.status is StepStatus.PASSED
+    assert wp08.reason.startswith("dry run:")
+    assert github.requests == []
+    assert our_comments(github, E2E_REPO, 41) == []
