@@ -670,7 +670,9 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
     reports: list[FileReport] = []
     for ch in changes:
         rep = classify_file(ch, options)
-        syms = tuple(evolve(s, in_focus=_symbol_in_focus(s, use_focus, caller_set)) for s in rep.symbols)
+        syms = tuple(
+            evolve(s, in_focus=use_focus.empty or _symbol_in_focus(s, use_focus, caller_set)) for s in rep.symbols
+        )
         file_in = ch.path in focus_files or (ch.old_path or "") in focus_files or any(s.in_focus for s in syms)
         if file_in:
             syms = tuple(

@@ -1,20 +1,133 @@
-"""`phase4gate audit-fix`: not implemented yet."""
+"""``phase4gate audit-fix``: is one fix commit behavioural for its focus, and proven by a test?"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-DESCRIPTION = "Not implemented yet."
+if TYPE_CHECKING:
+    from phase4gate.adapters.proof import AuditResult
+
+DESCRIPTION = """\
+Audit one fix commit (WP01's fix-substance audit) in a local git checkout.
+
+Each changed Python file is compared with logging calls, print, docstrings and
+comments removed; with --focus/--focus-symbol only changes to those files and
+symbols (and the symbols' direct callers) count. Unless --no-proof, the new or
+changed tests run with the fix and with the focus's behavioural files restored
+to the parent: a test proves the fix only if it passes with it and fails
+without it on behaviour (not on a name the fix added).
+
+exit codes: 0 substantive (and proven), 1 any other verdict, 3 could not build or run
+
+examples:
+  phase4gate audit-fix --repo ../spec-kitty 3f9a2c1 \\
+      --focus src/specify_cli/sync/queue.py --focus-symbol OfflineQueue.queue_event
+  phase4gate audit-fix --repo . HEAD --no-proof --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Accept anything for now."""
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    """Add ``audit-fix``'s options."""
+    parser.add_argument("commit", metavar="COMMIT", help="the fix commit (sha, tag or ref)")
+    parser.add_argument("--repo", metavar="PATH", default=".", help="git checkout holding COMMIT (default: .)")
+    parser.add_argument("--parent", metavar="REV", help="diff against REV (default: first parent)")
+    parser.add_argument(
+        "--focus", metavar="PATH", action="append", default=[], help="a file that belongs to the blocker (repeat)"
+    )
+    parser.add_argument(
+        "--focus-symbol",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="a function or method that belongs to the blocker, e.g. OfflineQueue.queue_event (repeat)",
+    )
+    parser.add_argument("--no-proof", action="store_true", help="classify only; do not build or run tests")
+    parser.add_argument("--logs", metavar="DIR", help="keep the proof's pytest logs and JUnit reports in DIR")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="where test environments are cached (default: ~/.cache/phase4gate)"
+    )
 
 
-def run(args: argparse.Namespace) -> int:  # noqa: ARG001 - placeholder
-    """Refuse: the command is not implemented yet."""
-    from phase4gate.errors import NotImplementedStepError  # noqa: PLC0415
+def cache_dir(explicit: str | None = None, environ: dict[str, str] | None = None) -> Path:
+    """Return the audit cache folder: *explicit*, ``$PHASE4GATE_CACHE_DIR``, or ``$XDG_CACHE_HOME/phase4gate``."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("PHASE4GATE_CACHE_DIR"):
+        return Path(env["PHASE4GATE_CACHE_DIR"])
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "phase4gate"
 
-    msg = "phase4gate audit-fix is not implemented yet"
-    raise NotImplementedStepError(msg)
+
+def render_text(result: AuditResult) -> str:
+    """Render an audit for a terminal: verdict, files, changed symbols, tests."""
+    c = result.classification
+    lines = [f"verdict: {result.verdict.value}", f"reason: {result.reason}", f"commit: {result.commit}"]
+    if c.closes:
+        lines.append("closes: " + ", ".join(f"#{n}" for n in c.closes))
+    lines.extend(f"note: {n}" for n in c.notes)
+    lines.append("files:")
+    lines.extend(
+        f"  {f.kind.value:<13} {'focus' if f.in_focus else '     '} {f.path}"
+        + (f" (from {f.old_path})" if f.old_path else "")
+        for f in c.files
+    )
+    behavioural = [s for s in c.changed_symbols if s.behavioural and s.qualname != "<module>"]
+    if behavioural:
+        lines.append("changed symbols:")
+        lines.extend(f"  {s}" + (" [focus]" if s.in_focus else "") for s in behavioural)
+    if result.proof is not None:
+        lines.append("tests (with fix / without fix):")
+        judged = {p.id: j.value for p, j in result.judgement.judgements} if result.judgement else {}
+        for t in result.proof.tests:
+            why = f" {t.failure_class}" if t.failure_class else ""
+            lines.append(f"  {t.with_fix.value} / {t.without_fix.value}{why}  {t.id}  -> {judged.get(t.id, '')}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Audit the commit and print the verdict; 0 substantive, 1 other verdicts."""
+    import json  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from phase4gate.adapters.proof import ProofSettings, audit_commit  # noqa: PLC0415
+    from phase4gate.checks.fix_substance import AuditOptions, Focus  # noqa: PLC0415
+    from phase4gate.commands._common import load_config  # noqa: PLC0415
+    from phase4gate.errors import ExitCode  # noqa: PLC0415
+
+    config = load_config(args)
+    audit = config.audit
+    options = AuditOptions(logging_names=audit.logging_names, warnings_are_logging=audit.warnings_are_logging)
+    focus = Focus(files=tuple(args.focus), symbols=tuple(args.focus_symbol))
+    cache = cache_dir(args.cache_dir)
+    proof = None
+    if not args.no_proof:
+        proof = ProofSettings(
+            cache_dir=cache / "envs",
+            install_command=audit.install_command,
+            test_env=dict(audit.test_env),
+            timeout_seconds=audit.test_timeout_seconds,
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="audit-", dir=cache) as work:
+        result = audit_commit(
+            Path(args.repo),
+            args.commit,
+            parent=args.parent,
+            focus=focus,
+            options=options,
+            proof=proof,
+            work_dir=Path(work),
+        )
+        if args.logs and result.proof is not None:
+            import shutil  # noqa: PLC0415
+
+            shutil.copytree(result.proof.with_log.parent, Path(args.logs), dirs_exist_ok=True)
+        if args.json:
+            print(json.dumps(result.to_json_dict(), indent=2, sort_keys=True))
+        else:
+            print(render_text(result), end="")
+    return int(ExitCode.PASSED if result.substantive else ExitCode.STOPPED)

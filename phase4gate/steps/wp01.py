@@ -1,1 +1,190 @@
-"""WP01: not implemented yet (the engine reports it as "could not decide", exit 3)."""
+"""WP01: both blockers CLOSED as completed by a substantive, test-backed fix.
+
+First half (GitHub engineer's pure check): every configured blocker is closed as
+completed by a change (``checks.blockers.check_blockers_closed``).  Second half
+(here): each blocker's closing change is audited in its own repository checkout
+with the blocker's own focus (``checks.fix_substance``): a logging-only,
+docs-only or unproven fix stops the gate, naming the blocker and the verdict.
+A blocker passes when one of its closers is substantive (a re-opened blocker
+closed again by a sibling repository's fix passes on that fix).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from phase4gate.models import EvidenceRef, FactValue, StepOutcome, StopKind
+
+if TYPE_CHECKING:
+    from phase4gate.adapters.proof import AuditResult
+    from phase4gate.checks.blockers import BlockerVerdict
+    from phase4gate.config import BlockerConfig, GateConfig
+    from phase4gate.gate import StepContext
+    from phase4gate.models import Closer
+
+__all__ = ["CONDITION_LOGGING_ONLY", "CONDITION_NOT_SUBSTANTIVE", "run"]
+
+CONDITION_LOGGING_ONLY: Final = "fix diff is logging-only (diagnostic-only)"
+CONDITION_NOT_SUBSTANTIVE: Final = "fix not substantive or not proven by a test that fails without it"
+
+
+def _checkout_spec(config: GateConfig, repo: str) -> str | None:
+    for name, spec in config.audit.checkouts.items():
+        if name.lower() == repo.lower():
+            return spec
+    if repo.lower() == config.github.cli_repo.lower() and config.release.cli_checkout:
+        return config.release.cli_checkout
+    return None
+
+
+def _blocker_config(config: GateConfig, number: int, repo: str) -> BlockerConfig | None:
+    for b in config.blockers:
+        if b.number == number and config.repo_for(b).lower() == repo.lower():
+            return b
+    return None
+
+
+def _short(sha: str | None) -> str:
+    return (sha or "none")[:12]
+
+
+def _audit_closer(
+    ctx: StepContext, blocker: BlockerVerdict, closer: Closer, cache: Path, *, proof: bool
+) -> tuple[AuditResult, list[EvidenceRef]]:
+    from phase4gate.adapters import git  # noqa: PLC0415
+    from phase4gate.adapters.proof import ProofSettings, audit_commit  # noqa: PLC0415
+    from phase4gate.checks.fix_substance import AuditOptions, Focus  # noqa: PLC0415
+    from phase4gate.errors import GitError  # noqa: PLC0415
+
+    config = ctx.config
+    spec = _checkout_spec(config, closer.repo)
+    if spec is None:
+        msg = f"#{blocker.number}: no checkout configured for {closer.repo} to audit {_short(closer.sha)}"
+        raise GitError(msg, hint=f'set audit.checkouts = {{"{closer.repo}" = "<path or clone URL>"}}')
+    checkout = git.ensure_checkout(spec, cache / "checkouts")
+    bc = _blocker_config(config, blocker.number, blocker.repo)
+    focus = Focus(files=bc.focus_files, symbols=bc.focus_symbols) if bc else Focus()
+    audit = config.audit
+    settings = None
+    if proof:
+        settings = ProofSettings(
+            cache_dir=cache / "envs",
+            install_command=audit.install_command,
+            test_env=dict(audit.test_env),
+            timeout_seconds=audit.test_timeout_seconds,
+        )
+    options = AuditOptions(logging_names=audit.logging_names, warnings_are_logging=audit.warnings_are_logging)
+    ctx.note(f"#{blocker.number}: auditing {closer.repo}@{_short(closer.sha)}")
+    cache.mkdir(parents=True, exist_ok=True)
+    refs: list[EvidenceRef] = []
+    work = Path(tempfile.mkdtemp(prefix="wp01-", dir=cache))
+    try:
+        result = audit_commit(checkout, closer.sha or "", focus=focus, options=options, proof=settings, work_dir=work)
+        name = f"blocker-{blocker.number}-{_short(result.commit)}"
+        data = {"blocker": blocker.number, "repo": closer.repo, "how": closer.how, **result.to_json_dict()}
+        refs.append(ctx.store.write_json(ctx.evidence_path(f"{name}.audit.json"), data))
+        if result.proof is not None:
+            logs = result.proof.with_log.parent
+            refs.extend(
+                ctx.store.copy_in(f, ctx.evidence_path(f"{name}/{f.name}"))
+                for f in sorted(logs.iterdir())
+                if f.is_file()
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result, refs
+
+
+def run(ctx: StepContext) -> StepOutcome:
+    """Check every blocker is closed by a change, then audit each closer's substance.
+
+    Raises:
+        GitHubError: GitHub could not be read (the engine records "could not decide").
+        GitError: a checkout is missing or a commit cannot be read.
+        ProcessError: the proof's test environment could not be built or run.
+    """
+    from phase4gate.adapters.github import GitHubClient  # noqa: PLC0415
+    from phase4gate.checks.blockers import check_blockers_closed, closer_ref  # noqa: PLC0415
+    from phase4gate.checks.fix_substance import Verdict  # noqa: PLC0415
+    from phase4gate.commands.audit_fix import cache_dir  # noqa: PLC0415
+
+    config = ctx.config
+    client = GitHubClient.from_config(config, ctx.token)
+    wanted = [(config.repo_for(b), b.number) for b in config.blockers]
+    ctx.note(f"reading {', '.join(f'{r}#{n}' for r, n in wanted)}")
+    snapshots = [client.issue(repo, number) for repo, number in wanted]
+    repos = {config.github.cli_repo, config.github.e2e_repo, *config.audit.checkouts}
+    closed = check_blockers_closed(snapshots, expected=wanted, repos=repos)
+    facts: dict[str, FactValue] = dict(closed.facts())
+    evidence: list[EvidenceRef] = [
+        ctx.store.write_json(
+            ctx.evidence_path("blockers.json"),
+            {
+                "blockers": [
+                    {
+                        "repo": b.repo,
+                        "number": b.number,
+                        "state": b.state.value,
+                        "issue_state": b.issue_state,
+                        "state_reason": b.state_reason,
+                        "reason": b.reason,
+                        "closers": [closer_ref(c) + f" ({c.how})" for c in b.closers],
+                    }
+                    for b in closed.blockers
+                ],
+                "reason": closed.reason,
+            },
+        )
+    ]
+    if not closed.passed:
+        assert closed.stop_kind is not None  # noqa: S101 - not passed means a stop kind
+        assert closed.condition is not None  # noqa: S101
+        return StepOutcome.stopped(
+            closed.stop_kind, closed.condition, closed.reason, facts=facts, evidence=tuple(evidence)
+        )
+    proof = config.audit.proof and not ctx.dry_run
+    if ctx.dry_run and config.audit.proof:
+        ctx.note("dry run: the proof (test environment build and pytest runs) is skipped")
+    cache = cache_dir(None, dict(ctx.environ) if ctx.environ else None)
+    failures: list[tuple[str, str]] = []  # (verdict, text)
+    cli_fixes: list[str] = []
+    for blocker in closed.blockers:
+        results: list[AuditResult] = []
+        for closer in blocker.closers:
+            result, refs = _audit_closer(ctx, blocker, closer, cache, proof=proof)
+            evidence.extend(refs)
+            results.append(result)
+        good = [(c, r) for c, r in zip(blocker.closers, results, strict=True) if r.substantive]
+        chosen = good[-1] if good else (blocker.closers[-1], results[-1])
+        closer, result = chosen
+        facts[f"blocker_{blocker.number}_verdict"] = result.verdict.value
+        facts[f"blocker_{blocker.number}_closer"] = f"{closer.repo}@{result.commit}"
+        if result.substantive:
+            if closer.repo.lower() == config.github.cli_repo.lower():
+                cli_fixes.append(result.commit)
+            continue
+        verdicts = ", ".join(
+            f"{c.repo}@{_short(r.commit)}: {r.verdict.value}" for c, r in zip(blocker.closers, results, strict=True)
+        )
+        failures.append((result.verdict.value, f"#{blocker.number} {verdicts} — {result.reason}"))
+    facts["cli_fix_commits"] = ",".join(cli_fixes)
+    if failures:
+        logging_only = all(v == Verdict.LOGGING_ONLY.value for v, _ in failures)
+        condition = CONDITION_LOGGING_ONLY if logging_only else CONDITION_NOT_SUBSTANTIVE
+        return StepOutcome.stopped(
+            StopKind.FAILED, condition, "; ".join(t for _, t in failures), facts=facts, evidence=tuple(evidence)
+        )
+    summary = ", ".join(f"#{b.number} {facts[f'blocker_{b.number}_closer']}" for b in closed.blockers)
+    if ctx.dry_run:
+        return StepOutcome.passed(
+            f"dry run: blockers closed; fixes behavioural and test-backed (proof not run): {summary}",
+            facts=facts,
+            evidence=tuple(evidence),
+        )
+    how = "proven by tests that fail without them" if proof else "test-backed (proof disabled in audit.proof)"
+    return StepOutcome.passed(
+        f"blockers closed by substantive fixes, {how}: {summary}", facts=facts, evidence=tuple(evidence)
+    )
