@@ -1,20 +1,41 @@
-"""`phase4gate render-comment`: not implemented yet."""
+"""``phase4gate render-comment {e2e-41,issue-1038} RUN``: the exact Markdown, from the run's facts."""
 
 from __future__ import annotations
 
 import argparse
 
-DESCRIPTION = "Not implemented yet."
+DESCRIPTION = """\
+Print the exact Markdown of the e2e#41 (WP06) or spec-kitty#1038 (WP08) evidence
+comment, rendered from the facts RUN's journal recorded (and saas.fly_image from the
+configuration). Nothing is sent. A missing fact, or a claim the evidence does not
+support, is an error naming the field (exit 1); no placeholder is ever printed.
+"""
+
+_TEMPLATES = ("e2e-41", "issue-1038")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Accept anything for now."""
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    """Add ``render-comment``'s arguments."""
+    from phase4gate.commands._common import add_evidence_root  # noqa: PLC0415
+
+    parser.add_argument("template", choices=_TEMPLATES, help="which comment: e2e-41 (WP06) or issue-1038 (WP08)")
+    parser.add_argument("run_ref", nargs="?", default="latest", metavar="RUN", help="run id, path or 'latest'")
+    add_evidence_root(parser)
 
 
-def run(args: argparse.Namespace) -> int:  # noqa: ARG001 - placeholder
-    """Refuse: the command is not implemented yet."""
-    from phase4gate.errors import NotImplementedStepError  # noqa: PLC0415
+def run(args: argparse.Namespace) -> int:
+    """Print the body; exit 1 naming the missing or unsupported fields."""
+    from phase4gate.checks.comments import render_e2e_comment, render_tracker_comment  # noqa: PLC0415
+    from phase4gate.commands._common import evidence_root, load_config  # noqa: PLC0415
+    from phase4gate.gate import find_run, report_from_journal  # noqa: PLC0415
+    from phase4gate.steps.wp06 import collect_comment_facts  # noqa: PLC0415
 
-    msg = "phase4gate render-comment is not implemented yet"
-    raise NotImplementedStepError(msg)
+    config = load_config(args)
+    run_dir = find_run(evidence_root(args, config), args.run_ref)
+    journal = run_dir / "journal.jsonl"
+    report = report_from_journal(journal.read_text(encoding="utf-8").splitlines(), source=str(journal))
+    facts = {s.wp: dict(s.facts) for s in report.steps if s.status.value == "passed"}
+    comment = collect_comment_facts(config, facts, run_dir)
+    render = render_e2e_comment if args.template == "e2e-41" else render_tracker_comment
+    print(render(comment), end="")
+    return 0
