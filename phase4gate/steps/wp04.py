@@ -155,7 +155,7 @@ def run_protocol(ctx: StepContext, *, runs: int, attempt_tag_suffix: str, condit
         ConfigError: no e2e checkout configured, or a command asking for reruns.
     """
     from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
-    from phase4gate.adapters.runner import CanaryRunner  # noqa: PLC0415
+    from phase4gate.adapters.runner import CanaryRunner, canary_argv, canary_env  # noqa: PLC0415
     from phase4gate.adapters.store import reserve_attempt  # noqa: PLC0415
 
     rc_version = str(ctx.fact("WP02", "rc_version"))
@@ -167,6 +167,9 @@ def run_protocol(ctx: StepContext, *, runs: int, attempt_tag_suffix: str, condit
     ctx.fact("WP03", "saas_git_sha")
     ctx.fact("WP03", "saas_build_timestamp")
     checkout = e2e_checkout(ctx)
+    # Refuse a rerun-asking command line before anything is reserved or run.
+    canary_argv(ctx.config, junit_path=Path("run.junit.xml"))
+    canary_env(ctx.environ, ctx.config, cli_bin_dir)
     attempt = reserve_attempt(ctx.evidence_root, ctx.store.root, tag)
     ctx.note(f"attempt folder {attempt}")
     runner = CanaryRunner(

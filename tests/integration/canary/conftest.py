@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import stat
@@ -47,13 +48,14 @@ class CanaryWorld:
     github: GitHubEmulator
     evidence_root: Path
 
-    def config(self, **canary: Any) -> GateConfig:  # noqa: ANN401 - CanaryConfig keywords
+    def config(self, **canary: Any) -> GateConfig:
         """Return a config pointing at this world."""
         canary.setdefault("timeout_seconds", 120.0)
+        canary.setdefault("e2e_checkout", str(self.checkout))
         return GateConfig(
             github=GitHubConfig(api_url=self.github.api_url, max_retries=0, deadline_seconds=30.0),
             saas=SaaSConfig(base_url=self.saas.base_url, retries=0, deadline_seconds=10.0),
-            canary=CanaryConfig(e2e_checkout=str(self.checkout), **canary),
+            canary=CanaryConfig(**canary),
             teamspace=TeamspaceConfig(
                 command=(sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"),
                 log_path=str(self.tmp / "teamspace-canary-run-{n}.log"),
@@ -111,16 +113,23 @@ class CanaryWorld:
             return self.github.state.issue(CLI_REPO, number).state
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[CanaryWorld]:
-    """A started SaaS and GitHub emulator, the fixture checkout and a stand-in CLI (blockers closed)."""
+@contextlib.contextmanager
+def make_world(tmp_path: Path, saas: SaaSEmulator | None = None) -> Iterator[CanaryWorld]:
+    """Start *saas* (default a healthy one) and a GitHub emulator (blockers closed); build the checkout and CLI."""
     seed = default_seed({1141: "a" * 40, 1182: "b" * 40})
-    with SaaSEmulator() as saas, GitHubEmulator(seed) as github:
+    with saas or SaaSEmulator() as started, GitHubEmulator(seed) as github:
         yield CanaryWorld(
             tmp=tmp_path,
             checkout=build_e2e_checkout(tmp_path / "e2e"),
             cli_bin=write_cli(tmp_path / "rc-venv" / "bin"),
-            saas=saas,
+            saas=started,
             github=github,
             evidence_root=tmp_path / "evidence",
         )
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[CanaryWorld]:
+    """A started SaaS and GitHub emulator, the fixture checkout and a stand-in CLI (blockers closed)."""
+    with make_world(tmp_path) as w:
+        yield w
