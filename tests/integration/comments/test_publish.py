@@ -288,3 +288,21 @@ def test_fault_at_each_write_then_rerun_converges(
         issue = github.state.issue(*E2E)
         assert issue.state == "closed"
         assert sum(1 for e in issue.events if e.event == "closed") == 1
+
+
+def test_lock_held_by_another_gate_is_an_infra_error(
+    github: GitHubEmulator, recorder: Recorder, tmp_path: Path
+) -> None:
+    """A lock that stays held past its bound: could not decide, nothing posted."""
+    import filelock
+
+    from phase4gate.adapters.publish import Publisher, _lock_name
+    from tests.integration.comments.helpers import make_client
+
+    held = filelock.FileLock(str(tmp_path / _lock_name(f"{E2E[0]}#{E2E[1]}")))
+    pub = Publisher(
+        make_client(github, recorder), gate_id=GATE, lock_dir=tmp_path, lock_timeout=0.05, say=lambda _s: None
+    )
+    with held, pytest.raises(GitHubError, match="held the comment lock"):
+        pub.publish(*E2E, body_for(E2E))
+    assert github.count("POST") == 0

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import attrs
 import pytest
 
-from phase4gate.adapters.store import verify_tree
+from phase4gate.adapters.store import reserve_attempt, verify_tree
 from phase4gate.checks.comments import E2E_HEADING, TRACKER_HEADING, parse_marker
-from phase4gate.models import StepStatus, StopKind
+from phase4gate.config import CommentsConfig, CommentTarget
+from phase4gate.gate import Step, StepContext
+from phase4gate.models import FactValue, StepOutcome, StepStatus, StopKind
 from phase4gate.sandbox._server import Fault
 from phase4gate.sandbox.github_api import GitHubEmulator
 from phase4gate.sandbox.github_seed import CLI_REPO, E2E_REPO
-from tests.integration.comments.gate_world import FLY_IMAGE, gate_config, make_gate
+from tests.integration.comments.gate_world import FACTS, FLY_IMAGE, STAND_INS, gate_config, make_gate, run_file
 
 E2E_ISSUE = f"/api/v3/repos/{E2E_REPO}/issues/41"
 TRACKER_ISSUE = f"/api/v3/repos/{CLI_REPO}/issues/1038"
@@ -172,3 +176,104 @@ def test_dry_run_makes_no_request(github: GitHubEmulator, evidence_root: Path) -
     assert wp08.reason.startswith("dry run:")
     assert github.requests == []
     assert our_comments(github, E2E_REPO, 41) == []
+
+
+def _wp05_with(*, failed_run: int | None = None, attempt_fact: bool = True) -> Step:
+    def run(ctx: StepContext) -> StepOutcome:
+        attempt = reserve_attempt(ctx.evidence_root, ctx.store.root, "rc16")
+        for n in (1, 2, 3, 4):
+            data = run_file(n, failed_scenario=4 if n == failed_run else None)
+            ctx.store.write_text(f"{attempt}/runs/run-{n}.json", json.dumps(data))
+        files = ",".join(f"{attempt}/runs/run-{n}.json" for n in (1, 2, 3, 4)) + ","
+        facts: dict[str, FactValue] = {"run_files": files, "runs_passed": 4}
+        if attempt_fact:
+            facts["attempt_dir"] = attempt
+        return StepOutcome.passed("stand-in claiming 4/4", facts=facts)
+
+    return run
+
+
+def test_failed_run_file_refuses_the_four_of_four_comment(github: GitHubEmulator, evidence_root: Path) -> None:
+    """WP05 says 4/4 but run 3's file failed: WP06 stops (failed) and posts nothing."""
+    report = make_gate(github, evidence_root, steps={**STAND_INS, "WP05": _wp05_with(failed_run=3)}).run()
+    wp06 = report.step("WP06")
+
+    assert wp06 is not None
+    assert wp06.stop_kind is StopKind.FAILED
+    assert "run 3" in wp06.reason
+    assert github.writes() == []
+
+
+def test_missing_attempt_folder_fact_is_named(github: GitHubEmulator, evidence_root: Path) -> None:
+    report = make_gate(github, evidence_root, steps={**STAND_INS, "WP05": _wp05_with(attempt_fact=False)}).run()
+    wp06 = report.step("WP06")
+
+    assert wp06 is not None
+    assert wp06.stop_kind is StopKind.FAILED
+    assert "attempt_dir" in wp06.reason
+    assert github.writes() == []
+
+
+def test_teamspace_claim_unsupported_refuses_the_tracker_comment(github: GitHubEmulator, evidence_root: Path) -> None:
+    """WP07 recorded 3 of 4: the #1038 body cannot say 4/4; WP08 stops and #1038 gets nothing."""
+
+    def wp07(_ctx: StepContext) -> StepOutcome:
+        facts: dict[str, FactValue] = {**FACTS["WP07"], "teamspace_runs_passed": 3}
+        return StepOutcome.passed("stand-in", facts=facts)
+
+    report = make_gate(github, evidence_root, steps={**STAND_INS, "WP07": wp07}).run()
+    wp08 = report.step("WP08")
+
+    assert wp08 is not None
+    assert wp08.stop_kind is StopKind.FAILED
+    assert "3 of 4 Teamspace runs passed" in wp08.reason
+    assert wp08.facts["missing_or_unsupported"] == "teamspace_runs_passed"
+    assert our_comments(github, CLI_REPO, 1038) == []
+
+
+def test_e2e_not_closed_when_configured_so(github: GitHubEmulator, evidence_root: Path) -> None:
+    """close = false on the e2e target: the comment is posted and read back, the issue stays open."""
+    base = gate_config(github)
+    config = attrs.evolve(base, comments=CommentsConfig(e2e=CommentTarget(number=41), min_write_interval_seconds=0))
+    report = make_gate(github, evidence_root, config=config).run()
+    wp06 = report.step("WP06")
+
+    assert wp06 is not None
+    assert wp06.facts["e2e_state"] == "open"
+    # The #1038 body says e2e#41 is now closed: not true here, so WP08 refuses.
+    wp08 = report.step("WP08")
+    assert wp08 is not None
+    assert wp08.stop_kind is StopKind.FAILED
+    assert "now closed" in wp08.reason
+
+
+def test_duplicates_are_reported_in_the_reason(github: GitHubEmulator, evidence_root: Path) -> None:
+    """Two of our comments already on each issue: oldest kept and updated, the other named in the report."""
+    first = make_gate(github, evidence_root).run()
+    assert first.exit_code == 0
+    with github.lock:
+        for repo, number in ((E2E_REPO, 41), (CLI_REPO, 1038)):
+            issue = github.state.issue(repo, number)
+            body = next(c.body for c in issue.comments if c.author == "gate-bot")
+            github.state.add_comment(issue, "gate-bot", body, at="2030-01-01T00:00:00Z")
+
+    second = make_gate(github, evidence_root).run()
+
+    for wp in ("WP06", "WP08"):
+        step = second.step(wp)
+        assert step is not None
+        assert "duplicate comments by us left in place" in step.reason
+    assert closes(github, E2E_REPO, 41) == 1
+
+
+def test_dry_run_of_wp08_after_a_real_wp06(github: GitHubEmulator, evidence_root: Path) -> None:
+    """Resume a run that stopped after WP07 with --dry-run --only WP08: the body is rendered, nothing is sent."""
+    first = make_gate(github, evidence_root).run(until="WP07")
+    before = len(github.writes())
+
+    report = make_gate(github, evidence_root, resume=first.run_id, dry_run=True).run(only="WP08")
+
+    wp08 = report.step("WP08")
+    assert wp08 is not None
+    assert wp08.reason.startswith("dry run:")
+    assert len(github.writes()) == before
