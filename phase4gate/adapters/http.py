@@ -11,7 +11,6 @@ The index adapter reuses this client for its one GET.
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
@@ -86,6 +85,8 @@ def backoff_delay(attempt: int, factor: float, retry_after: str | None, *, now: 
         text = retry_after.strip()
         if text.isdigit():
             return min(float(text), _MAX_RETRY_AFTER)
+        import email.utils  # noqa: PLC0415 - rare; kept out of start-up
+
         try:
             when = email.utils.parsedate_to_datetime(text).timestamp()
         except (TypeError, ValueError):

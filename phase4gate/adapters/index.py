@@ -9,17 +9,14 @@ download with its sha256 check, and :func:`bench_resolve` for ``nox -s bench``.
 
 from __future__ import annotations
 
-import hashlib
-import html.parser
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urljoin, urlsplit
 
 from attrs import frozen
@@ -27,6 +24,9 @@ from attrs import frozen
 from phase4gate.adapters.http import ReadOnlyClient
 from phase4gate.checks.release import DistFile
 from phase4gate.errors import PackageIndexError
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "ACCEPT",
@@ -44,37 +44,40 @@ __all__ = [
 ACCEPT: Final = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _JSON_TYPE: Final = "application/vnd.pypi.simple.v1+json"
 _ASK_PIP_TIMEOUT: Final = 60.0
-_PIP_INDEX_KEYS: Final = ("global.index-url", "install.index-url", ":env:.index-url")
 
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def default_index_url(
-    *, python: str = sys.executable, run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
-) -> str:
-    """Ask pip (run as ``python -m pip``) for the index it would use.
+# Asks pip's own configuration (files and PIP_* variables) for index-url, else pip's built-in default.
+_ASK_PIP: Final = """
+try:
+    from pip._internal.configuration import Configuration
+    c = Configuration(isolated=False)
+    c.load()
+    found = dict(c.items())
+    url = found.get("install.index-url") or found.get("global.index-url") or found.get(":env:.index-url")
+except Exception:
+    url = None
+if not url:
+    from pip._internal.models.index import PyPI
+    url = PyPI.simple_url
+print(url.split()[0])
+"""
 
-    pip's own configuration wins (``pip config list``); else pip's built-in default.
+
+def default_index_url(*, python: str = sys.executable, run: Callable[..., Any] | None = None) -> str:
+    """Ask pip (in a child process) for the index it would use: its configuration, else its default.
 
     Raises:
         PackageIndexError: pip cannot be run or reports no index.
     """
+    import subprocess  # noqa: PLC0415 - only when no index URL is configured
+
+    runner: Callable[..., subprocess.CompletedProcess[str]] = run or subprocess.run
     try:
-        listed = run(
-            [python, "-m", "pip", "config", "list"],
-            capture_output=True,
-            text=True,
-            timeout=_ASK_PIP_TIMEOUT,
-            check=False,
-        )
-        for line in listed.stdout.splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() in _PIP_INDEX_KEYS:
-                return value.strip().strip("'\"").split()[0]
-        code = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
-        asked = run([python, "-c", code], capture_output=True, text=True, timeout=_ASK_PIP_TIMEOUT, check=False)
+        asked = runner([python, "-c", _ASK_PIP], capture_output=True, text=True, timeout=_ASK_PIP_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PackageIndexError(f"cannot ask pip for its default index: {exc}") from None
     url = asked.stdout.strip()
@@ -128,10 +131,11 @@ def parse_json_page(body: bytes, page_url: str) -> tuple[DistFile, ...]:
             raise PackageIndexError(f"{page_url}: $.files[{n}] lacks filename or url", url=page_url)
         yanked = f.get("yanked", False)
         hashes = f.get("hashes") or {}
+        url = str(f["url"])
         out.append(
             DistFile(
                 filename=str(f["filename"]),
-                url=urljoin(page_url, str(f["url"])),
+                url=url if url.startswith(("https://", "http://")) else urljoin(page_url, url),
                 hashes={str(k): str(v) for k, v in hashes.items()},
                 requires_python=f.get("requires-python") or None,
                 yanked=bool(yanked),
@@ -143,34 +147,40 @@ def parse_json_page(body: bytes, page_url: str) -> tuple[DistFile, ...]:
     return tuple(out)
 
 
-class _Anchors(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._current: dict[str, str | None] | None = None
-        self._text: list[str] = []
+def _anchors(text: str) -> list[tuple[dict[str, str | None], str]]:
+    import html.parser  # noqa: PLC0415 - only for the PEP 503 fallback
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._current = dict(attrs)
-            self._text = []
+    class _Anchors(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.anchors: list[tuple[dict[str, str | None], str]] = []
+            self._current: dict[str, str | None] | None = None
+            self._text: list[str] = []
 
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._text.append(data)
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self._current = dict(attrs)
+                self._text = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._current is not None:
-            self.anchors.append((self._current, "".join(self._text).strip()))
-            self._current = None
+        def handle_data(self, data: str) -> None:
+            if self._current is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and self._current is not None:
+                self.anchors.append((self._current, "".join(self._text).strip()))
+                self._current = None
+
+    parser = _Anchors()
+    parser.feed(text)
+    parser.close()
+    return parser.anchors
 
 
 def parse_html_page(body: bytes, page_url: str) -> tuple[DistFile, ...]:
     """Parse a PEP 503 project page (no upload times in this format)."""
-    parser = _Anchors()
-    parser.feed(body.decode("utf-8", "replace"))
     out: list[DistFile] = []
-    for attrs, text in parser.anchors:
+    for attrs, text in _anchors(body.decode("utf-8", "replace")):
         href = attrs.get("href")
         if not href:
             continue
@@ -256,6 +266,8 @@ def download(file: DistFile, dest_dir: Path, *, client: ReadOnlyClient | None = 
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / file.filename
     target.write_bytes(answer.body)
+    import hashlib  # noqa: PLC0415
+
     return target, hashlib.sha256(answer.body).hexdigest()
 
 
@@ -273,6 +285,8 @@ print(len(files), max(Version(f["filename"].split("-")[1]) for f in files if f["
 
 
 def _time(argv: list[str], rounds: int) -> float:
+    import subprocess  # noqa: PLC0415
+
     best = float("inf")
     for _ in range(rounds):
         t0 = time.perf_counter()

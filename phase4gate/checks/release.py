@@ -7,20 +7,16 @@ operator must cut one)".
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from attrs import field, frozen
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 __all__ = [
     "CONTAINMENT_CONDITION",
@@ -31,6 +27,7 @@ __all__ = [
     "InstallVerdict",
     "Resolution",
     "SkippedFile",
+    "canonicalize_name",
     "classify_install",
     "dependency_drift",
     "fix_blockers",
@@ -42,6 +39,8 @@ __all__ = [
 
 NO_NEWER_RC_CONDITION: Final = "no RC newer than the baseline on the index (waiting: an operator must cut one)"
 _SERIES_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_NAME_SEP_RE = re.compile(r"[-_.]+")
+_SDIST_SUFFIXES: Final = (".tar.gz", ".zip")
 
 
 @frozen
@@ -125,20 +124,79 @@ class Resolution:
         }
 
 
+def canonicalize_name(name: str) -> str:
+    """Return the PEP 503 normalized form of a project name."""
+    return _NAME_SEP_RE.sub("-", name).lower()
+
+
 def version_of(filename: str, package: str | None = None) -> Version | None:
-    """Return the version in a wheel or sdist *filename* (``None`` if unparseable or another project)."""
-    try:
-        if filename.endswith(".whl"):
-            name, version, _build, _tags = parse_wheel_filename(filename)
-        elif filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-        else:
+    """Return the version in a wheel or sdist *filename* (``None`` if unparseable or another project).
+
+    A small parser instead of ``packaging.utils``, whose import (``packaging.tags``)
+    would dominate ``resolve-rc``'s start-up.
+    """
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in {5, 6}:
             return None
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        name, raw = parts[0], parts[1]
+    else:
+        stem = next((filename[: -len(x)] for x in _SDIST_SUFFIXES if filename.endswith(x)), None)
+        if stem is None or "-" not in stem:
+            return None
+        name, _, raw = stem.rpartition("-")
+    if package is not None and canonicalize_name(name) != canonicalize_name(package):
         return None
-    if package is not None and name != canonicalize_name(package):
+    try:
+        return Version(raw)
+    except InvalidVersion:
         return None
-    return version
+
+
+_SIMPLE_CLAUSE_RE = re.compile(r"^\s*(>=|<=|>|<|==|!=)\s*([0-9]+(?:\.[0-9]+)*)\s*$")
+_OPS: Final = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _python_allowed(requires_python: str, python: Version) -> bool | None:
+    """Return whether *python* satisfies *requires_python*; ``None`` when it is not a valid specifier.
+
+    Plain numeric clauses (``>=3.11``, ``<4``) are compared directly; anything else
+    (wildcards, ``~=``) goes through ``packaging.specifiers``, imported only then.
+    """
+    clauses = [c for c in requires_python.split(",") if c.strip()]
+    matches = [_SIMPLE_CLAUSE_RE.match(c) for c in clauses]
+    if clauses and all(matches):
+        release = python.release
+        for m in matches:
+            assert m is not None  # noqa: S101 - all() above
+            op, raw = m.group(1), tuple(int(p) for p in m.group(2).split("."))
+            width = max(len(raw), len(release))
+            left = release + (0,) * (width - len(release))
+            right = raw + (0,) * (width - len(raw))
+            if not _OPS[op](left, right):
+                return False
+        return True
+    spec = _specifier(requires_python)
+    if spec is None:
+        return None
+    return spec.contains(python, prereleases=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _specifier(text: str) -> SpecifierSet | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - only when a file needs it
+
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
 
 
 def _series_release(series: str) -> tuple[int, ...]:
@@ -159,11 +217,10 @@ def _skip_reason(f: DistFile, python_version: Version) -> str | None:
     if f.yanked:
         return f"yanked (PEP 592): {f.yanked_reason}" if f.yanked_reason else "yanked (PEP 592)"
     if f.requires_python:
-        try:
-            spec = SpecifierSet(f.requires_python)
-        except InvalidSpecifier:
+        allowed = _python_allowed(f.requires_python, python_version)
+        if allowed is None:
             return f"requires-python {f.requires_python!r} is not a valid specifier"
-        if not spec.contains(python_version, prereleases=True):
+        if not allowed:
             return f"requires-python {f.requires_python} excludes Python {python_version}"
     return None
 
