@@ -669,6 +669,9 @@ class GitHubClient:
     def close_issue(self, repo: str, number: int, reason: str = "completed") -> IssueSnapshot:
         """Close *repo*#*number* with *reason* (completed, not_planned, duplicate); already closed is a no-op.
 
+        An issue already closed is not written to (its snapshot keeps its own
+        ``state_reason``; GitHub would ignore a new reason without a state change).
+
         Only ``{"state", "state_reason"}`` is sent.  An issue listed in ``never_close``
         is refused before any request.  The snapshot has no closers.
 
@@ -684,7 +687,9 @@ class GitHubClient:
         if reason not in STATE_REASONS:
             raise GitHubError(f"{context}: state_reason must be one of {sorted(STATE_REASONS)}, got {reason!r}")
         data = self._read_issue(context, repo, number)
-        if data.get("state") == "closed" and data.get("state_reason") == reason:
+        if data.get("state") == "closed":
+            # GitHub ignores a state_reason without a state change: an already closed
+            # issue keeps its reason, and the snapshot shows which one it has.
             return _snapshot(repo, number, data)
         url = self._url(repo, "issues", number)
         data = self._call(context, "PATCH", url, payload={"state": "closed", "state_reason": reason})
