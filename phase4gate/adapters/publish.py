@@ -5,8 +5,10 @@ every page, and only among comments written by the token's own user: a marker
 copied by someone else is left alone.  The find-then-create is serialised by a
 file lock per issue, so two gates posting at once end with one comment; our
 older duplicates (an earlier crash) are kept apart and reported, the oldest
-kept.  An unchanged body sends nothing.  Writes are spaced by
-``comments.min_write_interval_seconds`` through an injected ``sleep``.
+kept.  An unchanged body sends nothing.  Writes go one at a time under a
+second file lock shared by every gate using the same lock folder, each
+``comments.min_write_interval_seconds`` after the last one (whoever sent it),
+waited through an injected ``sleep``.
 
 Closing happens only after the comment was read back from the server, and only
 when the issue is open (already closed: nothing is sent).  An issue named in
@@ -16,11 +18,12 @@ printed and no request is made.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 import filelock
 from attrs import frozen
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 _LOCK_TIMEOUT: Final = 120.0
+_WRITE_LOCK_NAME: Final = ".publish-writes.lock"
+_LAST_WRITE_NAME: Final = ".publish-last-write"
+_T = TypeVar("_T")
 
 
 class IssueClient(Protocol):
@@ -165,15 +171,40 @@ class Publisher:
             self._login = self.client.login()
         return self._login
 
-    def _pace(self) -> None:
-        """Space content-creating requests as GitHub asks (one at a time, an interval apart)."""
-        if self._last_write is not None and self._interval > 0:
-            wait = self._interval - (self._clock() - self._last_write)
-            if wait > 0:
-                self._sleep(wait)
+    def _shared_last_write(self) -> float | None:
+        try:
+            text = (self._lock_dir / _LAST_WRITE_NAME).read_text(encoding="utf-8")
+            shared: float | None = float(text)
+        except (OSError, ValueError):
+            shared = None
+        known = [t for t in (self._last_write, shared) if t is not None]
+        return max(known) if known else None
 
-    def _wrote(self) -> None:
-        self._last_write = self._clock()
+    def _write(self, what: str, send: Callable[[], _T]) -> _T:
+        """Send one write: one at a time across gates sharing *lock_dir*, an interval after the last one.
+
+        Raises:
+            GitHubError: another gate held the write lock past its bound (or the write failed).
+        """
+        self._lock_dir.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self._lock_dir / _WRITE_LOCK_NAME), timeout=self._lock_timeout)
+        try:
+            with lock:
+                last = self._shared_last_write()
+                if last is not None and self._interval > 0:
+                    # Capped: a stale stamp (another boot's clock) never means a longer wait.
+                    wait = min(self._interval, self._interval - (self._clock() - last))
+                    if wait > 0:
+                        self._sleep(wait)
+                try:
+                    return send()
+                finally:
+                    self._last_write = self._clock()
+                    with contextlib.suppress(OSError):
+                        (self._lock_dir / _LAST_WRITE_NAME).write_text(repr(self._last_write), encoding="utf-8")
+        except filelock.Timeout:
+            msg = f"{what}: another gate held the GitHub write lock for {self._lock_timeout:.0f}s"
+            raise GitHubError(msg, hint=f"wait for it to finish, then re-run; lock folder {self._lock_dir}") from None
 
     def _own(self, repo: str, number: int) -> OwnComments:
         comments = self.client.list_comments(repo, number)
@@ -227,9 +258,8 @@ class Publisher:
                     comment = self._create(repo, number, body)
                 elif action is WriteAction.UPDATE:
                     assert own.keep is not None  # noqa: S101 - decide_write says so
-                    self._pace()
-                    comment = self.client.update_comment(repo, own.keep.id, body)
-                    self._wrote()
+                    keep = own.keep
+                    comment = self._write(f"{issue} update", lambda: self.client.update_comment(repo, keep.id, body))
                     self._say(f"updated comment {comment.id} on {issue}")
                 else:
                     assert own.keep is not None  # noqa: S101 - decide_write says so
@@ -253,18 +283,17 @@ class Publisher:
         )
 
     def _create(self, repo: str, number: int, body: str) -> Comment:
-        self._pace()
         try:
-            comment = self.client.create_comment(repo, number, body)
+            comment = self._write(
+                f"{repo}#{number} new comment", lambda: self.client.create_comment(repo, number, body)
+            )
         except GitHubError:
-            self._wrote()
             # The POST may have landed before the error: look once more rather than post twice.
             own = self._own(repo, number)
             if own.keep is not None and own.keep.body == body:
                 self._say(f"the comment on {repo}#{number} was posted despite the error: {own.keep.id}")
                 return own.keep
             raise
-        self._wrote()
         self._say(f"posted comment {comment.id} on {repo}#{number}")
         return comment
 
@@ -308,9 +337,7 @@ class Publisher:
         if before.state == "closed":
             self._say(f"{result.issue} is already closed; nothing sent")
             return CloseResult(repo, number, "closed", sent=False)
-        self._pace()
-        self.client.close_issue(repo, number, "completed")
-        self._wrote()
+        self._write(f"{result.issue} close", lambda: self.client.close_issue(repo, number, "completed"))
         after = self.client.issue(repo, number)
         if after.state != "closed":
             msg = f"{result.issue} is {after.state!r} after closing it"

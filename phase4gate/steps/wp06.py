@@ -6,7 +6,8 @@ missing, a claim the evidence does not support), or it was not read back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -93,6 +94,19 @@ def collect_comment_facts(
     )
 
 
+def _sayer(ctx: StepContext) -> Callable[[str], None]:
+    """Progress lines go to the step's notes; a whole comment body (dry run) goes to stderr as is."""
+
+    def say(message: str) -> None:
+        if "\n" in message:
+            sys.stderr.write(message if message.endswith("\n") else message + "\n")
+            sys.stderr.flush()
+        else:
+            ctx.note(message)
+
+    return say
+
+
 def make_publisher(ctx: StepContext) -> Publisher:
     """Return the publisher of this step: the GitHub adapter, or none in a dry run."""
     from phase4gate.adapters.publish import Publisher  # noqa: PLC0415
@@ -110,7 +124,7 @@ def make_publisher(ctx: StepContext) -> Publisher:
         lock_dir=ctx.evidence_root,
         min_write_interval=config.comments.min_write_interval_seconds,
         dry_run=ctx.dry_run,
-        say=ctx.note,
+        say=_sayer(ctx),
         never_close=[tracker] if config.comments.tracker.never_close else [],
     )
 

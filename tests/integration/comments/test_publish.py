@@ -306,3 +306,40 @@ def test_lock_held_by_another_gate_is_an_infra_error(
     with held, pytest.raises(GitHubError, match="held the comment lock"):
         pub.publish(*E2E, body_for(E2E))
     assert github.count("POST") == 0
+
+
+def test_writes_are_spaced_across_publishers(github: GitHubEmulator, recorder: Recorder, tmp_path: Path) -> None:
+    """A second gate sharing the lock folder waits the interval after the first gate's write."""
+    make_publisher(github, recorder, tmp_path, interval=2.5).publish(*E2E, body_for(E2E, "one"))
+    assert recorder.delays == []
+
+    make_publisher(github, recorder, tmp_path, interval=2.5).publish(*TRACKER, body_for(TRACKER))
+
+    assert recorder.delays == [2.5]
+
+
+@pytest.mark.parametrize(("stamp", "expected"), [("1e12", [1.0]), ("not a number", [])])
+def test_a_stale_or_garbled_stamp_never_waits_longer(
+    github: GitHubEmulator, recorder: Recorder, tmp_path: Path, stamp: str, expected: list[float]
+) -> None:
+    """A stamp from another clock waits at most one interval; a garbled one is ignored."""
+    (tmp_path / ".publish-last-write").write_text(stamp, encoding="utf-8")
+    make_publisher(github, recorder, tmp_path).publish(*E2E, body_for(E2E))
+
+    assert recorder.delays == expected
+
+
+def test_write_lock_held_elsewhere_is_an_infra_error(
+    github: GitHubEmulator, recorder: Recorder, tmp_path: Path
+) -> None:
+    import filelock
+
+    from phase4gate.adapters.publish import Publisher
+    from tests.integration.comments.helpers import make_client
+
+    pub = Publisher(
+        make_client(github, recorder), gate_id=GATE, lock_dir=tmp_path, lock_timeout=0.05, say=lambda _s: None
+    )
+    with filelock.FileLock(str(tmp_path / ".publish-writes.lock")), pytest.raises(GitHubError, match="write lock"):
+        pub.publish(*E2E, body_for(E2E))
+    assert github.count("POST") == 0

@@ -163,9 +163,12 @@ def test_planted_marker_on_tracker_is_left_alone(github: GitHubEmulator, evidenc
     assert len(our_comments(github, CLI_REPO, 1038)) == 1
 
 
-def test_dry_run_makes_no_request(github: GitHubEmulator, evidence_root: Path) -> None:
+def test_dry_run_makes_no_request(
+    github: GitHubEmulator, evidence_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A dry run renders both bodies, describes each call, and sends nothing."""
     report = make_gate(github, evidence_root, dry_run=True).run()
+    assert f"## {E2E_HEADING}" in capsys.readouterr().err
     wp06 = report.step("WP06")
 
     assert wp06 is not None
@@ -266,7 +269,9 @@ def test_duplicates_are_reported_in_the_reason(github: GitHubEmulator, evidence_
     assert closes(github, E2E_REPO, 41) == 1
 
 
-def test_dry_run_of_wp08_after_a_real_wp06(github: GitHubEmulator, evidence_root: Path) -> None:
+def test_dry_run_of_wp08_after_a_real_wp06(
+    github: GitHubEmulator, evidence_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Resume a run that stopped after WP07 with --dry-run --only WP08: the body is rendered, nothing is sent."""
     first = make_gate(github, evidence_root).run(until="WP07")
     before = len(github.writes())
@@ -277,3 +282,4 @@ def test_dry_run_of_wp08_after_a_real_wp06(github: GitHubEmulator, evidence_root
     assert wp08 is not None
     assert wp08.reason.startswith("dry run:")
     assert len(github.writes()) == before
+    assert f"## {TRACKER_HEADING}" in capsys.readouterr().err
