@@ -37,6 +37,11 @@ def token_output_allowed() -> list[bool]:
     return [False]
 
 
+def leaked_tokens(text: str, tokens: list[str]) -> list[str]:
+    """Return the (shortened) tokens found in *text*."""
+    return [t[:4] + "..." for t in tokens if t and t in text]
+
+
 @pytest.fixture(autouse=True)
 def _no_token_in_output(
     capfd: pytest.CaptureFixture[str],
@@ -49,7 +54,7 @@ def _no_token_in_output(
     out, err = capfd.readouterr()
     streams = "" if token_output_allowed[0] else out + err
     text = streams + caplog.text + "\n".join(r.getMessage() for r in caplog.records)
-    leaked = [t[:4] + "..." for t in seen_tokens if t and t in text]
+    leaked = leaked_tokens(text, seen_tokens)
     assert not leaked, f"a token appeared in captured output or logs: {leaked}"
 
 
