@@ -240,6 +240,9 @@ class CommentFacts:
     expected_runs: int = 4
     expected_scenarios: tuple[int, ...] = (1, 2, 3, 4)
     expected_teamspace_runs: int = 4
+    # What WP05 said it saw; checked against the run files, never shown.
+    claimed_runs_passed: int | None = None
+    claimed_cells_passed: int | None = None
 
 
 def drain_names(template: str) -> tuple[str, str]:
@@ -313,6 +316,8 @@ def build_comment_facts(  # noqa: PLR0913 - one argument per source of facts
         e2e_state=_as_str(get("WP06", "e2e_state")),
         tracker_issue=tracker_issue or None,
         teamspace_runs_passed=_as_int(get("WP07", "teamspace_runs_passed")),
+        claimed_runs_passed=_as_int(get("WP05", "runs_passed")),
+        claimed_cells_passed=_as_int(get("WP05", "cells_passed")),
         expected_runs=expected_runs,
         expected_scenarios=tuple(expected_scenarios),
         expected_teamspace_runs=expected_teamspace_runs,
@@ -361,6 +366,16 @@ def _check_runs(facts: CommentFacts) -> list[tuple[str, str]]:
     if numbers != expected_numbers:
         out.append(("runs", f"run numbers {numbers}, expected exactly {expected_numbers}: 4/4 cannot be claimed"))
     expected_scenarios = sorted(facts.expected_scenarios)
+    runs_passed = sum(1 for r in facts.runs if r.outcome == "pass")
+    cells_passed = sum(1 for r in facts.runs for _, status in r.scenarios if status == "pass")
+    for name, claimed, seen in (
+        ("runs_passed", facts.claimed_runs_passed, runs_passed),
+        ("cells_passed", facts.claimed_cells_passed, cells_passed),
+    ):
+        if claimed is not None and claimed != seen:
+            out.append(
+                ("runs", f"WP05 recorded {name}={claimed} but its run files show {seen}: the journal contradicts them")
+            )
     for r in sorted(facts.runs, key=lambda r: r.number):
         if r.outcome != "pass":
             out.append(("runs", f"run {r.number} ({r.path}) outcome is {r.outcome!r}: 4/4 pass cannot be claimed"))

@@ -281,3 +281,15 @@ def test_run_row_needs_a_run_number() -> None:
     run = parse_run_file(_harness_run(1), source="x.json")
     with pytest.raises(InputError, match=r"run-N\.json"):
         run_row("rc16-attempt1/latest.json", run)
+
+
+@pytest.mark.parametrize(("runs", "cells"), [(3, 16), (4, 15)])
+def test_wp05_counts_that_disagree_with_the_run_files_are_refused(facts: CommentFacts, runs: int, cells: int) -> None:
+    """WP05's recorded counts must match what its run files show."""
+    with pytest.raises(CommentRenderError, match="the journal contradicts them"):
+        render_e2e_comment(attrs.evolve(facts, claimed_runs_passed=runs, claimed_cells_passed=cells))
+
+
+def test_wp05_counts_that_agree_are_accepted(facts: CommentFacts) -> None:
+    body = render_e2e_comment(attrs.evolve(facts, claimed_runs_passed=4, claimed_cells_passed=16))
+    assert "16/16 scenario cells pass" in body
