@@ -97,8 +97,8 @@ def _run(argv: list[str], spec: InstallSpec, log: Path, env: Mapping[str, str]) 
     return run_process(argv, env=env, timeout=spec.timeout, log_path=log)
 
 
-def _uv() -> str:
-    uv = shutil.which("uv")
+def _uv(env: Mapping[str, str]) -> str:
+    uv = shutil.which("uv", path=env.get("PATH"))
     if uv is None:
         msg = "uv is not on PATH; it builds the isolated install environment"
         raise ProcessError(msg, hint="install uv, or set release.installer = 'pipx'")
@@ -108,7 +108,7 @@ def _uv() -> str:
 def _install_uv(  # noqa: PLR0913, PLR0917 - private; every argument is needed
     spec: InstallSpec, wheel: Path, venv: Path, log: Path, env: Mapping[str, str], exclude_newer: str | None
 ) -> tuple[ProcResult, Path]:
-    uv = _uv()
+    uv = _uv(env)
     made = _run([uv, "venv", str(venv), "--python", sys.executable, "--no-config"], spec, log, env)
     if not made.ok:
         msg = f"uv could not create the venv {venv} (exit {made.returncode}); see {log}"
@@ -123,7 +123,7 @@ def _install_uv(  # noqa: PLR0913, PLR0917 - private; every argument is needed
 def _install_pipx(
     spec: InstallSpec, wheel: Path, venv: Path, log: Path, env: Mapping[str, str]
 ) -> tuple[ProcResult, Path]:
-    pipx = shutil.which("pipx")
+    pipx = shutil.which("pipx", path=env.get("PATH"))
     if pipx is None:
         msg = "pipx is not on PATH (release.installer = 'pipx')"
         raise ProcessError(msg, hint="install pipx, or set release.installer = 'uv'")
@@ -135,7 +135,7 @@ def _install_pipx(
 
 
 def _freeze(python: Path, spec: InstallSpec, log: Path, env: Mapping[str, str]) -> dict[str, str]:
-    done = _run([_uv(), "pip", "freeze", "--python", str(python)], spec, log, env)
+    done = _run([_uv(env), "pip", "freeze", "--python", str(python)], spec, log, env)
     deps: dict[str, str] = {}
     for line in done.output_tail.splitlines():
         name, sep, version = line.strip().partition("==")

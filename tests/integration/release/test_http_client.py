@@ -1,0 +1,119 @@
+"""The read-only client against a real local server with injected faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from phase4gate.adapters.http import SAAS_ALLOWED_METHODS, ReadOnlyClient, backoff_delay
+from phase4gate.errors import PackageIndexError, SaaSError
+from phase4gate.sandbox._server import Fault, Request, Response
+from phase4gate.sandbox.saas import SaaSEmulator
+
+
+class _Redirector(SaaSEmulator):
+    """A SaaS that redirects /moved/ to a target chosen by the test."""
+
+    target = ""
+
+    def handle(self, request: Request) -> Response:
+        if request.path == "/moved/":
+            return Response(302, b"", {"Location": self.target})
+        if request.path == "/nowhere/":
+            return Response(301, b"", {})
+        if request.path == "/loop/":
+            return Response(307, b"", {"Location": "/loop/"})
+        return super().handle(request)
+
+
+@pytest.fixture
+def server() -> Iterator[_Redirector]:
+    with _Redirector() as emulator:
+        yield emulator
+
+
+def client(url: str, **kw: object) -> tuple[ReadOnlyClient, list[float]]:
+    slept: list[float] = []
+    return ReadOnlyClient(url, sleep=slept.append, **kw), slept  # type: ignore[arg-type]
+
+
+def test_only_get_leaves_the_client(server: _Redirector) -> None:
+    """The policy is checked before any request: a POST never reaches the server."""
+    c, _ = client(server.base_url)
+    assert frozenset({"GET", "HEAD"}) == SAAS_ALLOWED_METHODS
+    assert not hasattr(c, "post")
+    with pytest.raises(SaaSError, match="refused to send POST"):
+        c._send("POST", server.base_url + "/health/", {})
+    assert server.requests == []
+    assert c.get("/health/").status == 200
+    assert [r.method for r in server.requests] == ["GET"]
+
+
+def test_retry_after_is_honoured_then_the_last_503_returned(server: _Redirector) -> None:
+    """503s with Retry-After are retried with those delays; when retries run out the 503 comes back."""
+    busy = Fault("status", status=503, headers={"Retry-After": "7"})
+    server.inject("/health/", busy, busy, busy, busy)
+    c, slept = client(server.base_url, retries=3, deadline=100.0)
+    answer = c.get("/health/")
+    assert answer.status == 503
+    assert answer.attempts == 4
+    assert slept == [7.0, 7.0, 7.0]
+
+
+def test_backoff_then_success(server: _Redirector) -> None:
+    """502, 504 and a reset connection are retried with exponential backoff."""
+    server.inject("/health/", Fault("status", status=502), Fault("reset"), Fault("status", status=504))
+    c, slept = client(server.base_url, retries=3, backoff_factor=0.5)
+    answer = c.get("/health/")
+    assert (answer.status, answer.attempts) == (200, 4)
+    assert slept == [0.5, 1.0, 2.0]
+
+
+def test_deadline_stops_retrying(server: _Redirector) -> None:
+    """A delay that would pass the total deadline is not taken."""
+    server.inject("/health/", Fault("status", status=503, headers={"Retry-After": "30"}))
+    c, slept = client(server.base_url, retries=5, deadline=10.0)
+    assert c.get("/health/").status == 503
+    assert slept == []
+
+
+def test_redirects(server: _Redirector) -> None:
+    """Same host: followed.  Another host, no Location, or a loop: refused with the URL named."""
+    c, _ = client(server.base_url)
+    server.target = server.base_url + "/health/"
+    assert c.get("/moved/").url == server.base_url + "/health/"
+    server.target = "http://localhost:1/health/?token=secret"
+    with pytest.raises(SaaSError, match="redirected to another host") as excinfo:
+        c.get("/moved/")
+    assert "secret" not in str(excinfo.value)
+    with pytest.raises(SaaSError, match="without a Location"):
+        c.get("/nowhere/")
+    with pytest.raises(SaaSError, match="more than 5 redirects"):
+        c.get("/loop/")
+
+
+def test_tls_error_is_named(server: _Redirector) -> None:
+    """https to a plain-HTTP port: a TLS error, not retried, with the configured error class."""
+    c, slept = client(server.base_url.replace("http://", "https://"), error_cls=PackageIndexError)
+    with pytest.raises(PackageIndexError, match="TLS error"):
+        c.get("/health/")
+    assert slept == []
+
+
+def test_truncated_body_is_retried_then_reported(server: _Redirector) -> None:
+    """A body cut short is a broken connection: retried, then SaaSError."""
+    server.inject("/health/", Fault("truncated"), Fault("truncated"))
+    c, slept = client(server.base_url, retries=1)
+    with pytest.raises(SaaSError, match="connection broken"):
+        c.get("/health/")
+    assert slept == [0.5]
+
+
+def test_backoff_delay_arithmetic() -> None:
+    """Retry-After seconds or date win (capped at 120 s); else factor * 2**(n-1)."""
+    assert [backoff_delay(n, 0.5, None) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert backoff_delay(1, 0.5, "3") == 3.0
+    assert backoff_delay(1, 0.5, "999") == 120.0
+    assert backoff_delay(1, 0.5, "Wed, 25 Nov 2026 01:00:10 GMT", now=1795568400.0) == 10.0
+    assert backoff_delay(2, 0.5, "soon") == 1.0
