@@ -23,6 +23,7 @@ from attrs import define, field
 from phase4gate.errors import InputError
 
 __all__ = [
+    "BLOCKER_SCENARIOS",
     "CLI_REPO",
     "E2E_REPO",
     "EVENTS_REPO",
@@ -34,6 +35,7 @@ __all__ = [
     "SeedPull",
     "SeedRepo",
     "SeedToken",
+    "apply_blocker_scenario",
     "close_by_pr",
     "close_with_commit",
     "close_without_change",
@@ -334,6 +336,46 @@ def close_without_change(  # noqa: PLR0913 - keyword knobs of a scenario edit
     issue = seed.issue(repo, number)
     _close(seed, issue, reason, actor, at, None, repo)
     return issue
+
+
+BLOCKER_SCENARIOS: Final = ("issue-open", "not-planned", "duplicate", "closed-without-fix", "sibling-pr")
+
+
+def apply_blocker_scenario(  # noqa: PLR0913 - keyword knobs of a scenario edit
+    seed: Seed,
+    scenario: str,
+    *,
+    number: int = 1141,
+    repo: str = CLI_REPO,
+    sha: str | None = None,
+    sibling_repo: str = E2E_REPO,
+) -> SeedIssue:
+    """Turn blocker *repo*#*number* into a demo scenario's shape (a closed blocker is re-opened first).
+
+    ``issue-open``: left open; ``not-planned`` / ``duplicate``: closed by hand with
+    that reason; ``closed-without-fix``: closed as completed with no linked change;
+    ``sibling-pr``: closed by a merged PR of *sibling_repo* whose merge commit is *sha*.
+
+    Raises:
+        ValueError: an unknown scenario, or ``sibling-pr`` without *sha*.
+    """
+    if scenario not in BLOCKER_SCENARIOS:
+        raise ValueError(f"unknown blocker scenario {scenario!r}; expected one of {', '.join(BLOCKER_SCENARIOS)}")
+    issue = seed.issue(repo, number)
+    if issue.state == "closed":
+        reopen(seed, repo, number, at="2026-05-13T08:00:00Z")
+    at = "2026-05-14T08:00:00Z"
+    if scenario == "not-planned":
+        close_without_change(seed, repo, number, reason="not_planned", at=at)
+    elif scenario == "duplicate":
+        close_without_change(seed, repo, number, reason="duplicate", at=at)
+    elif scenario == "closed-without-fix":
+        close_without_change(seed, repo, number, at=at)
+    elif scenario == "sibling-pr":
+        if not sha:
+            raise ValueError("the sibling-pr scenario needs the sibling fix commit (sha=...)")
+        close_by_pr(seed, repo, number, sha, pr_repo=sibling_repo, at=at)
+    return seed.issue(repo, number)
 
 
 # ----------------------------------------------------------------------------- the default world

@@ -20,7 +20,6 @@ from phase4gate.adapters.github import GitHubClient
 from phase4gate.sandbox.github_api import GitHubEmulator
 from phase4gate.sandbox.github_seed import CLI_REPO, Seed, default_seed
 
-FIX_1141 = "1141" + "a" * 36
 FIX_1182 = "1182" + "b" * 36
 EPOCH = 1_000_000.0
 

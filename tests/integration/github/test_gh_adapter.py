@@ -93,6 +93,20 @@ def test_all_comments_all_pages(client: GitHubClient, world: GitHubEmulator) -> 
     assert client.requests_made() == 3
 
 
+def test_re_listing_comments_is_not_silently_empty(client: GitHubClient, world: GitHubEmulator) -> None:
+    """A 304 on a re-listed page is answered from the cache: github3 still sees every comment."""
+    tracker = world.state.issue(CLI_REPO, 1038)
+    for n in range(150):
+        world.state.add_comment(tracker, "someone", f"c{n}")
+
+    first = client.list_comments(CLI_REPO, 1038)
+    second = client.list_comments(CLI_REPO, 1038)
+
+    assert len(first) == 151
+    assert second == first
+    assert [r.status for r in world.requests] == [200, 200, 304, 304]
+
+
 def test_compare_and_tags_from_real_git(client: GitHubClient, git_repo: GitRepo) -> None:
     """compare_status tells whether a fix is in a tag; tag_sha peels annotated and lightweight tags."""
     fix = git_repo.commits["fix"]

@@ -11,6 +11,7 @@ from phase4gate.errors import InputError
 from phase4gate.sandbox.github_seed import (
     CLI_REPO,
     E2E_REPO,
+    apply_blocker_scenario,
     close_without_change,
     default_seed,
     load_seed,
@@ -127,3 +128,35 @@ def test_a_bad_seed_names_the_file(tmp_path: Path, text: str, words: str) -> Non
 
     assert str(path) in str(excinfo.value)
     assert words in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "state", "reason", "last_event"),
+    [
+        ("issue-open", "open", "reopened", "reopened"),
+        ("not-planned", "closed", "not_planned", "closed"),
+        ("duplicate", "closed", "duplicate", "closed"),
+        ("closed-without-fix", "closed", "completed", "closed"),
+        ("sibling-pr", "closed", "completed", "closed"),
+    ],
+)
+def test_blocker_scenarios(scenario: str, state: str, reason: str, last_event: str) -> None:
+    """Each demo scenario re-opens the closed blocker and gives it its shape."""
+    seed = default_seed({1141: FIX_1141})
+
+    issue = apply_blocker_scenario(seed, scenario, sha="4" * 40)
+
+    assert (issue.state, issue.state_reason, issue.events[-1].event) == (state, reason, last_event)
+    assert issue.events[-1].commit_id is None
+    if scenario == "sibling-pr":
+        assert (seed.pulls[-1].repo, seed.pulls[-1].merge_commit_sha) == (E2E_REPO, "4" * 40)
+
+
+def test_unknown_or_incomplete_scenarios_are_refused() -> None:
+    """An unknown name or a sibling-pr without its commit is a ValueError naming the choices."""
+    seed = default_seed()
+
+    with pytest.raises(ValueError, match="issue-open"):
+        apply_blocker_scenario(seed, "closed-by-magic")
+    with pytest.raises(ValueError, match="sha="):
+        apply_blocker_scenario(seed, "sibling-pr")
