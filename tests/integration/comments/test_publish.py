@@ -343,3 +343,31 @@ def test_write_lock_held_elsewhere_is_an_infra_error(
     with filelock.FileLock(str(tmp_path / ".publish-writes.lock")), pytest.raises(GitHubError, match="write lock"):
         pub.publish(*E2E, body_for(E2E))
     assert github.count("POST") == 0
+
+
+def test_fault_on_update_then_rerun_updates_once(github: GitHubEmulator, recorder: Recorder, tmp_path: Path) -> None:
+    """502s on the comment PATCH: the run fails; the re-run updates the same comment, no second one."""
+    with github.lock:
+        old = github.state.add_comment(github.state.issue(*E2E), "gate-bot", body_for(E2E, "old"))
+    github.inject("/api/v3/repos/", *[Fault("status", status=502)] * 3, method="PATCH")
+    new = body_for(E2E, "new")
+
+    with pytest.raises(GitHubError):
+        make_publisher(github, recorder, tmp_path).publish(*E2E, new)
+    result = make_publisher(github, recorder, tmp_path).publish(*E2E, new)
+
+    assert result.comment_id == old.id
+    assert ours(github, E2E) == [new]
+
+
+def test_connection_reset_on_post_does_not_duplicate(
+    github: GitHubEmulator, recorder: Recorder, tmp_path: Path
+) -> None:
+    """A reset POST is checked for having landed before it is sent again: one comment."""
+    github.inject(comments_path(E2E), Fault("reset"), method="POST")
+    body = body_for(E2E)
+
+    result = make_publisher(github, recorder, tmp_path).publish(*E2E, body)
+
+    assert result.action is WriteAction.CREATE
+    assert ours(github, E2E) == [body]
