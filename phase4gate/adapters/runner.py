@@ -153,12 +153,13 @@ def teamspace_argv(config: GateConfig, *, junit_path: Path) -> tuple[str, ...]:
 
 
 def canary_env(base: Mapping[str, str], config: GateConfig, cli_bin_dir: str | None) -> dict[str, str]:
-    """Return the environment of a canary or Teamspace run.
+    """Return the environment of a canary or Teamspace run (without the GitHub token).
 
     Raises:
         ConfigError: ``PYTEST_ADDOPTS`` asks for reruns.
     """
-    env = dict(base)
+    # The canary never needs the gate's GitHub token: it is not passed on.
+    env = {k: v for k, v in base.items() if k != config.github.token_env}
     env.update(config.canary.env)
     env["SPEC_KITTY_ENABLE_SAAS_SYNC"] = "1"
     env["SPEC_KITTY_E2E_TRUSTED_RUNNER"] = "1"

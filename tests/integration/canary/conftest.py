@@ -17,6 +17,7 @@ import pytest
 from phase4gate.config import CanaryConfig, GateConfig, GitHubConfig, SaaSConfig, TeamspaceConfig
 from phase4gate.gate import Gate
 from phase4gate.models import GateReport, StepOutcome
+from phase4gate.progress import Progress
 from phase4gate.sandbox.e2e import build_e2e_checkout
 from phase4gate.sandbox.github_api import GitHubEmulator
 from phase4gate.sandbox.github_seed import default_seed
@@ -95,6 +96,7 @@ class CanaryWorld:
         *,
         dry_run: bool = False,
         steps: Mapping[str, Callable[[Any], StepOutcome]] | None = None,
+        progress: Progress | None = None,
     ) -> tuple[Gate, GateReport]:
         """Run the real engine up to *until* with WP01-WP03 (and WP06) stand-ins; return it and its report."""
         gate = Gate(
@@ -103,6 +105,7 @@ class CanaryWorld:
             environ=self.environ(),
             steps={**self.prior_steps(), **(steps or {})},
             dry_run=dry_run,
+            progress=progress,
             clock=lambda: dt.datetime.now(dt.UTC),
         )
         return gate, gate.run(until=until)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import subprocess
 
 from phase4gate.models import StepOutcome, StepStatus, StopKind
-from phase4gate.sandbox.e2e import SIGNATURE_TEXTS, UNKNOWN_SIGNATURE_TEXT, canary_state
+from phase4gate.progress import Progress
+from phase4gate.sandbox.e2e import RUNNER_SCRIPT, SIGNATURE_TEXTS, UNKNOWN_SIGNATURE_TEXT, canary_state
 from phase4gate.verify import verify_run
 
 from .conftest import CanaryWorld
+
+HANG_GUARD_SECONDS = 120.0
 
 
 def test_green_single_and_four_run(world: CanaryWorld) -> None:
@@ -100,3 +107,53 @@ def test_flaky_run_three_stops_after_run_three(world: CanaryWorld) -> None:
     assert outcomes == ["pass", "pass", "fail"]
     assert world.issue_state(1182) == "open"
     assert verify_run(gate.run_dir).ok
+
+
+def test_progress_names_run_scenario_and_elapsed(world: CanaryWorld) -> None:
+    """Progress lines say which run of how many, which scenario, and the elapsed time."""
+    stream = io.StringIO()
+    world.gate("WP05", progress=Progress(stream, tty=False), steps={"WP04": lambda _ctx: StepOutcome.passed("ok")})
+    lines = stream.getvalue().splitlines()
+    for k in range(1, 5):
+        assert any(re.search(rf"\[WP05 \d\d:\d\d\] run {k} of 4: scenario 4, \d\d:\d\d$", ln) for ln in lines), lines
+        assert any(ln.endswith(f"run {k} of 4: pass (rc16-attempt1/runs/run-{k}.json)") for ln in lines)
+
+
+def test_exit_code_disagreeing_with_the_run_file_is_reported(world: CanaryWorld) -> None:
+    """The runner exits 1 while its run file says pass: the file is the verdict, the disagreement is reported."""
+    command = ("sh", "-c", "scripts/run-sync-identity-boundary-canary.sh --single --yes; exit 1")
+    _, report = world.gate("WP04", world.config(command=command))
+    wp04 = report.step("WP04")
+    assert wp04 is not None
+    assert wp04.status is StepStatus.PASSED, wp04.reason
+    assert "the runner exited 1 but its run file says 'pass'" in wp04.reason
+    assert "the run file is the verdict" in str(wp04.facts["exit_code_disagreement"])
+
+
+def test_runner_script_four_run_protocol_stops_at_first_failure(world: CanaryWorld) -> None:
+    """The fixture runner without --single runs the four-run protocol and stops at the first failing run."""
+    world.saas.extra = {"canary": canary_state(flaky_fail_run=2)}
+    env = {
+        "PATH": f"{world.cli_bin}:{os.environ['PATH']}",
+        "SPEC_KITTY_ENABLE_SAAS_SYNC": "1",
+        "SPEC_KITTY_E2E_TRUSTED_RUNNER": "1",
+        "SPEC_KITTY_SAAS_URL": world.saas.base_url,
+    }
+    proc = subprocess.run(
+        [str(world.checkout / RUNNER_SCRIPT), "--yes"],
+        cwd=world.checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    art = world.checkout / "artifacts" / "sync_identity_boundary"
+    assert sorted(p.name for p in (art / "runs").iterdir()) == ["run-1.json", "run-2.json"]
+    second = json.loads((art / "runs" / "run-2.json").read_text())
+    assert second["outcome"] == "fail"
+    assert len(second["run_id"]) == 26
+    assert (art / f"{second['run_id']}.json").read_text() == (art / "latest.json").read_text()
+    assert "== run 2 of 4 ==" in proc.stdout
+    assert "== run 3 of 4 ==" not in proc.stdout

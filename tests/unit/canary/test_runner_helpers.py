@@ -68,7 +68,8 @@ def test_teamspace_argv_is_the_plans_command() -> None:
 
 def test_env_sets_flags_path_saas_and_disables_plugins() -> None:
     config = GateConfig(saas=SaaSConfig(base_url="http://127.0.0.1:9"), canary=CanaryConfig(env={"EXTRA": "1"}))
-    env = canary_env({"PATH": "/usr/bin", "PYTEST_ADDOPTS": "-q"}, config, "/venv/bin")
+    env = canary_env({"PATH": "/usr/bin", "PYTEST_ADDOPTS": "-q", "GITHUB_TOKEN": "ghp_x"}, config, "/venv/bin")
+    assert "GITHUB_TOKEN" not in env
     assert env["SPEC_KITTY_ENABLE_SAAS_SYNC"] == "1"
     assert env["SPEC_KITTY_E2E_TRUSTED_RUNNER"] == "1"
     assert env["EXTRA"] == "1"
