@@ -18,10 +18,9 @@ from phase4gate.gate import Gate
 from phase4gate.models import StepStatus
 from phase4gate.sandbox.e2e import build_e2e_checkout
 from phase4gate.verify import verify_run
+from tests.conftest import HANG_GUARD_SECONDS
 
 from .conftest import CanaryWorld
-
-HANG_GUARD_SECONDS = 120.0
 
 
 def test_tampered_run_file_is_caught_by_verify(world: CanaryWorld, capsys: object) -> None:

@@ -12,10 +12,9 @@ from phase4gate.models import StepOutcome, StepStatus, StopKind
 from phase4gate.progress import Progress
 from phase4gate.sandbox.e2e import RUNNER_SCRIPT, SIGNATURE_TEXTS, UNKNOWN_SIGNATURE_TEXT, canary_state
 from phase4gate.verify import verify_run
+from tests.conftest import HANG_GUARD_SECONDS
 
 from .conftest import CanaryWorld
-
-HANG_GUARD_SECONDS = 120.0
 
 
 def test_green_single_and_four_run(world: CanaryWorld) -> None:
