@@ -406,6 +406,30 @@ def _check_bundle(facts: CommentFacts) -> list[tuple[str, str]]:
     return []
 
 
+_INLINE_FIELDS: Final = (
+    "cli_version",
+    "rc_tag",
+    "rc_commit",
+    "fly_image",
+    "saas_git_sha",
+    "events_version",
+    "attempt_dir",
+    "bundle_path",
+    "e2e_comment_url",
+)
+_NOT_INLINE: Final = ("\n", "\r", "`", "<!--", "-->")
+
+
+def _check_inline(facts: CommentFacts) -> list[tuple[str, str]]:
+    """Observed values are shown verbatim: one that could break out of its Markdown span is refused."""
+    out: list[tuple[str, str]] = []
+    for name in _INLINE_FIELDS:
+        value = getattr(facts, name)
+        if isinstance(value, str) and any(bad in value for bad in _NOT_INLINE):
+            out.append((name, f"{value!r} holds a line break, backtick or HTML comment; refused rather than escaped"))
+    return out
+
+
 def _check_marker_parts(facts: CommentFacts) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for name in ("gate_id", "e2e_issue", "tracker_issue"):
@@ -480,6 +504,7 @@ def render_e2e_comment(facts: CommentFacts) -> str:
         *_check_runs(facts),
         *_check_bundle(facts),
         *_check_marker_parts(facts),
+        *_check_inline(facts),
     ]
     _refuse("e2e-41", problems)
     assert facts.runs is not None  # noqa: S101 - checked by _missing
@@ -531,6 +556,7 @@ def render_tracker_comment(facts: CommentFacts) -> str:
         *_check_runs(facts),
         *_check_bundle(facts),
         *_check_marker_parts(facts),
+        *_check_inline(facts),
     ]
     if facts.e2e_state is not None and facts.e2e_state != "closed":
         problems.append(("e2e_state", f"e2e#41 is {facts.e2e_state!r}; the comment says it is now closed"))

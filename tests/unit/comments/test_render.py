@@ -293,3 +293,11 @@ def test_wp05_counts_that_disagree_with_the_run_files_are_refused(facts: Comment
 def test_wp05_counts_that_agree_are_accepted(facts: CommentFacts) -> None:
     body = render_e2e_comment(attrs.evolve(facts, claimed_runs_passed=4, claimed_cells_passed=16))
     assert "16/16 scenario cells pass" in body
+
+
+@pytest.mark.parametrize("value", ["sha\n## Forged heading", "a`b", "x<!-- hidden -->"])
+def test_value_that_breaks_markdown_is_refused(facts: CommentFacts, value: str) -> None:
+    """A value read from the SaaS is shown verbatim, so one that could forge content is refused."""
+    with pytest.raises(CommentRenderError) as excinfo:
+        render_tracker_comment(attrs.evolve(facts, saas_git_sha=value))
+    assert excinfo.value.fields == ("saas_git_sha",)
