@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from phase4gate.gate import StepContext
     from phase4gate.models import StepResult
 
-__all__ = ["CONDITION", "collect_comment_facts", "e2e_issue", "load_run_rows", "make_publisher", "run", "tracker_issue"]
+__all__ = [
+    "CONDITION",
+    "collect_comment_facts",
+    "e2e_issue",
+    "load_run_rows",
+    "make_publisher",
+    "passed_facts",
+    "run",
+    "tracker_issue",
+]
 
 CONDITION: Final = "the comment cannot be rendered from observed facts, or was not read back"
 

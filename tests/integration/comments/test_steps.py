@@ -283,3 +283,19 @@ def test_dry_run_of_wp08_after_a_real_wp06(
     assert wp08.reason.startswith("dry run:")
     assert len(github.writes()) == before
     assert f"## {TRACKER_HEADING}" in capsys.readouterr().err
+
+
+def test_run_files_relative_to_the_attempt_folder_are_read(tmp_path: Path) -> None:
+    """WP05's run_files may name paths inside the attempt folder; missing files name their path."""
+    from phase4gate.errors import InputError
+    from phase4gate.steps.wp06 import load_run_rows
+
+    runs = tmp_path / "rc16-attempt1" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "run-1.json").write_text(json.dumps(run_file(1)), encoding="utf-8")
+
+    rows = load_run_rows(tmp_path, "rc16-attempt1", "runs/run-1.json, ")
+
+    assert [r.path for r in rows] == ["rc16-attempt1/runs/run-1.json"]
+    with pytest.raises(InputError, match=r"run-2\.json: file not found"):
+        load_run_rows(tmp_path, "rc16-attempt1", "rc16-attempt1/runs/run-2.json")
