@@ -290,7 +290,10 @@ def _time(argv: list[str], rounds: int) -> float:
     best = float("inf")
     for _ in range(rounds):
         t0 = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PackageIndexError(f"cannot time {argv[0]}: {exc}") from None
         elapsed = time.perf_counter() - t0
         if done.returncode not in {0, 1}:
             msg = f"{' '.join(argv[:4])} exited {done.returncode}: {done.stderr.strip()[-300:]}"

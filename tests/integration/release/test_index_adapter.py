@@ -171,3 +171,21 @@ def test_build_wheel_has_a_valid_record() -> None:
         record = zf.read("demo_pkg-1.0.dist-info/RECORD").decode()
         assert "demo_pkg/__init__.py,sha256=" in record
         assert "Requires-Python: >=3.8" in zf.read("demo_pkg-1.0.dist-info/METADATA").decode()
+
+
+def test_bench_resolve_reports_times_and_ratios(index: IndexEmulator) -> None:
+    """The benchmark times the three processes and gives the ratios the lead prints."""
+    from phase4gate.adapters.index import bench_resolve
+
+    result = bench_resolve(index.simple_url, rounds=1)
+    assert set(result) == {
+        "floor_seconds",
+        "resolve_rc_seconds",
+        "pip_seconds",
+        "resolve_rc_over_floor",
+        "pip_over_resolve_rc",
+    }
+    assert all(v > 0 for v in result.values())
+    assert result["resolve_rc_over_floor"] == result["resolve_rc_seconds"] / result["floor_seconds"]
+    with pytest.raises(PackageIndexError, match="cannot time"):
+        bench_resolve(index.simple_url, rounds=1, python="/nonexistent/python")

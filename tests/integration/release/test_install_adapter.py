@@ -8,6 +8,7 @@ import pytest
 
 from phase4gate.adapters.install import InstallSpec, exclude_newer_for, install_and_verify
 from phase4gate.errors import ProcessError
+from phase4gate.sandbox.index import IndexEmulator
 
 SPEC = InstallSpec("spec-kitty-cli", "3.2.0rc16", "specify_cli", "spec-kitty", "http://127.0.0.1:9/simple/")
 
@@ -45,3 +46,34 @@ def test_missing_installer_is_could_not_decide(tmp_path: Path) -> None:
                 log_path=tmp_path / "log",
                 environ=env,
             )
+
+
+def test_failed_install_and_wrong_version_are_results(index: IndexEmulator, tmp_path: Path) -> None:
+    """A wheel that cannot be installed, or a different version than resolved: verified False with why."""
+    import attrs
+
+    from phase4gate.adapters.index import download, fetch_project
+    from phase4gate.checks.release import resolve_rc
+
+    spec = attrs.evolve(SPEC, index_url=index.simple_url)
+    missing = install_and_verify(
+        spec, tmp_path / "gone.whl", tmp_path / "v1", label="as-users-get-it", log_path=tmp_path / "1.log"
+    )
+    assert not missing.check.verified
+    assert missing.check.error.startswith("install failed (exit 1): error: The wheel filename `gone.whl` is invalid")
+    wheel = resolve_rc(fetch_project(index.simple_url, "spec-kitty-cli").files, "3.2.0rc15").wheel
+    assert wheel is not None
+    path, _ = download(wheel, tmp_path / "dl")
+    other = install_and_verify(
+        attrs.evolve(spec, version="3.2.0rc17"),
+        path,
+        tmp_path / "v2",
+        label="as-users-get-it",
+        log_path=tmp_path / "2.log",
+    )
+    assert other.check.error == "installed spec-kitty-cli is 3.2.0rc16, expected 3.2.0rc17"
+    assert other.check.dependencies["kitty-typer"] == "1.0.0"
+    bad_import = install_and_verify(
+        attrs.evolve(spec, import_name="no_such_module"), path, tmp_path / "v3", label="x", log_path=tmp_path / "3.log"
+    )
+    assert bad_import.check.error.startswith("`import no_such_module` failed: ModuleNotFoundError")

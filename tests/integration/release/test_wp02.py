@@ -255,3 +255,44 @@ def test_wp02_and_wp03_run_side_by_side(
     assert (wp02_result.status, wp03_result.status) == (StepStatus.PASSED, StepStatus.PASSED)
     assert wp03_result.started_at < wp02_result.finished_at
     assert wp02_result.started_at < wp03_result.finished_at
+
+
+@pytest.mark.parametrize(("fix", "contained"), [("fix", True), ("side_fix", False)])
+def test_containment_through_the_github_api(  # noqa: PLR0917 - fixtures and parameters
+    shared_index: IndexEmulator,
+    cli_checkout: CliCheckout,
+    release_config: Callable[..., GateConfig],
+    tmp_path: Path,
+    fix: str,
+    contained: bool,
+) -> None:
+    """Without a local checkout, tag and ancestry come from GitHub (the emulator over the real repository)."""
+    import attrs
+
+    from phase4gate.sandbox.github_api import GitHubEmulator
+    from phase4gate.sandbox.github_seed import default_seed
+
+    shared_index.set_release_set("rc15-rc16")
+    seed = default_seed(repo_paths={"Priivacy-ai/spec-kitty": str(cli_checkout.path)})
+    with GitHubEmulator(seed) as github:
+        config = release_config(shared_index.simple_url)
+        config = attrs.evolve(config, github=attrs.evolve(config.github, api_url=github.api_url))
+        gate = Gate(
+            config,
+            evidence_root=tmp_path,
+            steps={"WP01": wp01(cli_checkout.commits[fix])},
+            environ={"GITHUB_TOKEN": github.read_only_token},
+            dry_run=True,
+        )
+        result = gate.run(until="WP02").step("WP02")
+        assert {r.method for r in github.requests} == {"GET"}
+    assert result is not None
+    if contained:
+        assert result.status is StepStatus.PASSED, result.reason
+        assert result.facts["rc_commit"] == cli_checkout.commits["release"]
+        assert result.reason.startswith("dry run:")
+    else:
+        assert (result.status, result.stop_kind) == (StepStatus.STOPPED, StopKind.WAITING)
+        assert "does not contain blocker #1141's fix" in result.reason
+    checked = json.loads(kept(tmp_path, result, "containment.json").read_text())
+    assert checked["checked_with"] == "GitHub compare in Priivacy-ai/spec-kitty"
