@@ -148,7 +148,11 @@ def _judge(snapshot: IssueSnapshot, allowed: Mapping[str, str] | None) -> Blocke
         return _verdict(
             snapshot, BlockerState.DUPLICATE, f"{where} was closed as a duplicate, not as completed by a fix"
         )
-    proving = tuple(c for c in snapshot.closers if _proving(c, allowed))
+    proving: tuple[Closer, ...] = ()
+    for c in snapshot.closers:
+        # One change found twice (a PR merge whose closed event also names the commit) is audited once.
+        if _proving(c, allowed) and all((c.repo.lower(), c.sha) != (p.repo.lower(), p.sha) for p in proving):
+            proving = (*proving, c)
     if not proving:
         seen = ", ".join(f"{c.how} {closer_ref(c)}" for c in snapshot.closers) or "none"
         scope = f" in {', '.join(sorted(allowed.values()))}" if allowed is not None else ""

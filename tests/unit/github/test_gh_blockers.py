@@ -135,3 +135,13 @@ def test_unknown_blocker_lookup_raises() -> None:
 def test_closer_ref_without_sha_names_the_pr() -> None:
     """A PR with no merge commit is named owner/repo#N."""
     assert closer_ref(Closer(how="cross-referenced-pr", repo=E2E, pr_number=42)) == f"{E2E}#42"
+
+
+def test_one_change_found_twice_is_handed_over_once() -> None:
+    """A merged PR whose closed event also names the merge commit: one closer for the audit."""
+    pr = Closer(how="cross-referenced-pr", repo=CLI, sha=FIX, pr_number=9, merged=True)
+
+    verdict = check_blockers_closed([snap(1141, "closed", "completed", pr, COMMIT)])
+
+    assert verdict.verdict(1141).closers == (pr,)
+    assert verdict.verdict(1141).candidates == (pr, COMMIT)
