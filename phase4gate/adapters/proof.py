@@ -17,8 +17,10 @@ neutralised, and a timeout.  Outcomes come from pytest's JUnit XML.
 
 from __future__ import annotations
 
+import concurrent.futures
 import configparser
 import hashlib
+import multiprocessing
 import os
 import re
 import shlex
@@ -38,6 +40,7 @@ from phase4gate.checks.fix_substance import (
     AuditOptions,
     Classification,
     FileChange,
+    FileReport,
     Focus,
     ProofJudgement,
     TestOutcome,
@@ -45,6 +48,7 @@ from phase4gate.checks.fix_substance import (
     Verdict,
     added_names,
     audit_fix_substance,
+    classify_file,
     find_callers,
     judge_proof,
 )
@@ -52,18 +56,22 @@ from phase4gate.errors import ProcessError
 
 __all__ = [
     "DESELECTING_OPTIONS",
+    "PARALLEL_MIN_FILES",
     "AuditResult",
     "ProofRun",
     "ProofSettings",
     "TestEnv",
     "audit_commit",
     "build_env",
+    "classify_files",
     "focus_exists",
     "neutralised_addopts",
     "parse_junit",
     "run_proof",
 ]
 
+PARALLEL_MIN_FILES: Final = 64
+_CLASSIFY_TIMEOUT_SECONDS: Final = 600.0
 # addopts that deselect or skip tests; dropped so the ids we ask for really run.
 DESELECTING_OPTIONS: Final = frozenset({"-m", "-k", "--deselect", "--ignore", "--ignore-glob", "--lf", "--ff", "--sw"})
 _TAKES_VALUE: Final = frozenset({"-m", "-k", "--deselect", "--ignore", "--ignore-glob"})
@@ -555,6 +563,39 @@ class AuditResult:
         return out
 
 
+def _classify_chunk(changes: list[FileChange], options: AuditOptions) -> list[FileReport]:
+    return [classify_file(c, options) for c in changes]
+
+
+def classify_files(
+    changes: Sequence[FileChange], options: AuditOptions = AuditOptions(), *, workers: int | None = None
+) -> list[FileReport]:
+    """Classify every changed file, on all cores for a large commit (the main process works too).
+
+    Small commits (fewer than ``PARALLEL_MIN_FILES`` files) or one core stay in
+    this process.  Chunks are handed to spawned workers from the front while
+    this process takes them from the back, cancelling what no worker started,
+    so the worker's start-up time is never waited for.
+    """
+    cores = workers if workers is not None else (os.cpu_count() or 1)
+    if cores < 2 or len(changes) < PARALLEL_MIN_FILES:
+        return _classify_chunk(list(changes), options)
+    size = max(4, len(changes) // (16 * cores))
+    chunks = [list(changes[i : i + size]) for i in range(0, len(changes), size)]
+    results: list[list[FileReport] | None] = [None] * len(chunks)
+    # spawn, not fork: the gate runs steps in threads, and forking a threaded process is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=cores - 1, mp_context=context) as pool:
+        futures = [pool.submit(_classify_chunk, chunk, options) for chunk in chunks]
+        for i in reversed(range(len(chunks))):
+            if futures[i].cancel():
+                results[i] = _classify_chunk(chunks[i], options)
+        for i, future in enumerate(futures):
+            if results[i] is None:
+                results[i] = future.result(timeout=_CLASSIFY_TIMEOUT_SECONDS)
+    return [report for part in results if part is not None for report in part]
+
+
 def focus_exists(repo: Path, sha: str, parent: str | None, focus: Focus) -> bool:
     """Return whether any focus file exists in *repo* at the fix or its parent (no files: True)."""
     if not focus.files:
@@ -586,7 +627,13 @@ def audit_commit(  # noqa: PLR0913 - the audit's inputs
         py = [p for p in git.list_files(repo, info.sha) if p.endswith(".py")]
         callers = find_callers(git.read_sources(repo, info.sha, py), focus.symbols)
     c = audit_fix_substance(
-        changes, message=info.message, focus=focus, callers=callers, options=options, focus_applies=applies
+        changes,
+        message=info.message,
+        focus=focus,
+        callers=callers,
+        options=options,
+        focus_applies=applies,
+        reports=classify_files(changes, options),
     )
     if not c.needs_proof or proof is None:
         return AuditResult(repo, info.sha, base, c, c.verdict, c.reason)

@@ -13,9 +13,11 @@ added (``shared/REAL_WORLD.md``: #1182's ``AttributeError``/``KeyError`` tests).
 from __future__ import annotations
 
 import ast
+import copy
 import difflib
 import enum
 import re
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
@@ -293,110 +295,165 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
 
-class _Stripper(ast.NodeTransformer):
-    """Remove docstrings (always) and observing statements (when *observer* is given)."""
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_BODIES: Final = ("body", "orelse", "finalbody")
 
-    def __init__(self, observer: _Observer | None) -> None:
-        self.observer = observer
 
-    def _body(self, body: list[ast.stmt], *, doc: bool, module: bool = False) -> list[ast.stmt]:
-        out: list[ast.stmt] = []
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.Match,
+)
+
+
+def _strip(node: ast.AST, observer: _Observer, observed: list[ast.stmt], *, module: bool = False) -> None:
+    """Remove docstrings and observing statements from every statement list under *node*, in place.
+
+    Each removed observing statement is kept in *observed*, so two sides whose
+    code is equal can still be told apart as logging-only (their observations
+    differ) or docs-only.
+    """
+    for name in _BODIES:
+        body = getattr(node, name, None)
+        if not body or not isinstance(body[0], ast.stmt):
+            continue
+        doc = name == "body" and isinstance(node, ast.Module | _Def)
+        kept: list[ast.stmt] = []
         for i, stmt in enumerate(body):
             if doc and i == 0 and _is_docstring(stmt):
                 continue
-            new = self.visit(stmt)
-            if new is None:
+            if isinstance(stmt, _COMPOUND):
+                _strip(stmt, observer, observed)
+                if observer.is_guard(stmt) and all(isinstance(s, ast.Pass) for s in getattr(stmt, "body", [])):
+                    observed.append(stmt)
+                    continue
+            elif (isinstance(stmt, ast.Expr) and observer.is_log_call(stmt.value)) or (
+                module and observer.is_logger_setup(stmt)
+            ):
+                observed.append(stmt)
                 continue
-            assert isinstance(new, ast.stmt)  # noqa: S101 - visitors below return statements
-            obs = self.observer
-            if obs is not None:
-                if isinstance(new, ast.Expr) and obs.is_log_call(new.value):
-                    continue
-                if obs.is_guard(new) and all(isinstance(s, ast.Pass) for s in getattr(new, "body", [])):
-                    continue
-                if module and obs.is_logger_setup(new):
-                    continue
-            out.append(new)
-        return out or [ast.Pass()]
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        for name in ("body", "orelse", "finalbody"):
-            value = getattr(node, name, None)
-            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                doc = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and name == "body"
-                setattr(node, name, self._body(value, doc=doc))
-        for name, value in ast.iter_fields(node):
-            if name in {"body", "orelse", "finalbody"} and isinstance(value, list):
-                continue
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        self.visit(item)
-            elif isinstance(value, ast.AST):
-                self.visit(value)
-        return node
-
-    def visit_Module(self, node: ast.Module) -> ast.Module:
-        node.body = self._body(node.body, doc=True, module=True)
-        return node
+            kept.append(stmt)
+        if not kept:
+            # Keep the block valid; the location is the first removed statement's.
+            filler = ast.Pass()
+            ast.copy_location(filler, body[0])
+            kept.append(filler)
+        setattr(node, name, kept)
+    for sub in (*(getattr(node, "handlers", ()) or ()), *(getattr(node, "cases", ()) or ())):
+        _strip(sub, observer, observed)
 
 
-def _normalise(tree: ast.Module, observer: _Observer | None) -> ast.Module:
-    import copy  # noqa: PLC0415 - only needed here
-
-    out = _Stripper(observer).visit(copy.deepcopy(tree))
-    assert isinstance(out, ast.Module)  # noqa: S101
-    return out
-
-
-_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-
-
-@frozen
-class _Symbol:
-    shallow: str
-    start: int
-    end: int
-
-
-def _shallow(node: ast.AST) -> str:
-    """Dump *node* with nested definitions replaced by their names (so each change has one owner)."""
-    parts: list[str] = []
-
-    def body_dump(body: list[ast.stmt]) -> list[str]:
-        return [f"<def {s.name}>" if isinstance(s, _Def) else ast.dump(s) for s in body]
-
-    if isinstance(node, ast.Module):
-        return "\n".join(body_dump(node.body))
-    assert isinstance(node, _Def)  # noqa: S101
-    head = [ast.dump(d) for d in node.decorator_list]
-    if not isinstance(node, ast.ClassDef):
-        head.append(ast.dump(node.args))
-        head.append(ast.dump(node.returns) if node.returns else "")
-    else:
-        head.extend(ast.dump(b) for b in (*node.bases, *node.keywords))
-    parts.extend(head)
-    parts.extend(body_dump(node.body))
-    return "\n".join(parts)
+def _code_key(code: types.CodeType) -> tuple[object, ...]:
+    """Return *code*'s behaviour without line numbers; nested functions and classes are named, not inlined."""
+    consts: list[object] = []
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            consts.append(("<def>", c.co_qualname) if not c.co_name.startswith("<") else _code_key(c))
+        else:
+            consts.append((type(c).__name__, c))
+    return (
+        code.co_code,
+        tuple(consts),
+        code.co_names,
+        code.co_varnames,
+        code.co_freevars,
+        code.co_cellvars,
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_flags,
+        code.co_exceptiontable,
+    )
 
 
-def _symbols(tree: ast.Module, lines_from: ast.Module | None = None) -> dict[str, _Symbol]:
-    """Map qualname -> shallow dump and line range; line numbers come from *lines_from* when given."""
-    out: dict[str, _Symbol] = {"<module>": _Symbol(_shallow(tree), 1, 1)}
-    ranges: dict[str, tuple[int, int]] = {}
-    if lines_from is not None:
-        ranges = {q: (s.start, s.end) for q, s in _symbols(lines_from).items()}
+def _qualname(code: types.CodeType) -> str:
+    return "<module>" if code.co_name == "<module>" else code.co_qualname.replace(".<locals>", "")
 
-    def walk(body: list[ast.stmt], prefix: str) -> None:
-        for stmt in body:
-            if isinstance(stmt, _Def):
-                q = f"{prefix}{stmt.name}"
-                start, end = ranges.get(q, (stmt.lineno, stmt.end_lineno or stmt.lineno))
-                out[q] = _Symbol(_shallow(stmt), start, end)
-                walk(stmt.body, f"{q}.")
 
-    walk(tree.body, "")
-    return out
+class _Side:
+    """One side of a Python file: per symbol its code key and line range; text and logging on demand."""
+
+    def __init__(
+        self,
+        keys: dict[str, tuple[object, ...]],
+        ranges: dict[str, tuple[int, int]],
+        holes: dict[str, list[tuple[int, int]]],
+        lines: list[str],
+        observed: list[ast.stmt],
+    ) -> None:
+        self.keys = keys
+        self.ranges = ranges
+        self._holes = holes
+        self._lines = lines
+        self._observed = observed
+
+    def text(self, q: str) -> str:
+        """Return symbol *q*'s own source lines (nested definitions left out), comments included."""
+        start, end = self.ranges[q]
+        parts: list[str] = []
+        pos = start
+        for a, b in sorted(self._holes.get(q, [])):
+            parts.extend(self._lines[pos - 1 : a - 1])
+            pos = max(pos, b + 1)
+        parts.extend(self._lines[pos - 1 : end])
+        return "\n".join(parts)
+
+    def observed(self) -> list[str]:
+        """Return the removed observing statements, without line numbers."""
+        return [ast.dump(s) for s in self._observed]
+
+
+def _side(tree: ast.Module, text: str, path: str, observer: _Observer) -> _Side:
+    """Fingerprint one side (mutates *tree*).
+
+    Raises:
+        SyntaxError: the tree does not compile (e.g. ``return`` outside a function).
+    """
+    lines = text.splitlines()
+    ranges: dict[str, tuple[int, int]] = {"<module>": (1, max(len(lines), 1))}
+    own: dict[str, list[tuple[int, int]]] = {"<module>": []}
+
+    def walk(node: ast.AST, prefix: str, owner: str) -> None:
+        for name in _BODIES:
+            for stmt in getattr(node, name, None) or ():
+                if isinstance(stmt, _Def):
+                    q = f"{prefix}{stmt.name}"
+                    start = min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)])
+                    end = stmt.end_lineno or stmt.lineno
+                    old = ranges.get(q)
+                    ranges[q] = (min(start, old[0]), max(end, old[1])) if old else (start, end)
+                    own[owner].append((start, end))
+                    own.setdefault(q, [])
+                    walk(stmt, f"{q}.", q)
+                elif isinstance(stmt, _COMPOUND):
+                    walk(stmt, prefix, owner)
+        for sub in (*(getattr(node, "handlers", ()) or ()), *(getattr(node, "cases", ()) or ())):
+            walk(sub, prefix, owner)
+
+    walk(tree, "", "<module>")
+    observed: list[ast.stmt] = []
+    _strip(tree, observer, observed, module=True)
+    code = compile(tree, path, "exec", dont_inherit=True)
+    keys: dict[str, tuple[object, ...]] = {}
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        if c.co_name.startswith("<") and c.co_name != "<module>":
+            continue  # lambdas and comprehensions are part of their owner's key
+        q = _qualname(c)
+        key = _code_key(c)
+        keys[q] = keys[q] + key if q in keys else key
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+    return _Side(keys, ranges, own, lines, observed)
 
 
 # --------------------------------------------------------------------------- per file
@@ -432,9 +489,11 @@ def _parse(text: str | None, path: str, side: str) -> tuple[ast.Module | None, s
 def classify_file(change: FileChange, options: AuditOptions = AuditOptions()) -> FileReport:
     """Classify one changed file: behavioural, logging-only, docs-only, test or not-analysed.
 
-    Python files are compared three ways: raw AST (comments and formatting
-    gone), without docstrings, and without observing statements.  The first
-    level at which both sides agree names the kind.
+    Both sides of a Python file are compiled with docstrings and observing
+    statements removed; each function's, class's and the module's code (without
+    line numbers) is compared.  A symbol whose code differs is a behavioural
+    change; one whose source text differs but code does not changed only by
+    logging, docstrings or comments.
     """
     path = change.path
     if not path.endswith((".py", ".pyi")):
@@ -449,51 +508,33 @@ def classify_file(change: FileChange, options: AuditOptions = AuditOptions()) ->
     if _is_test_path(path):
         return FileReport(path, change.status, FileKind.TEST, old_path=change.old_path)
     observer = _Observer(options)
-    empty = ast.Module(body=[], type_ignores=[])
-    b_tree = before or empty
-    a_tree = after or empty
-    levels = [
-        (_symbols(b_tree), _symbols(a_tree)),
-        (_symbols(_normalise(b_tree, None), b_tree), _symbols(_normalise(a_tree, None), a_tree)),
-        (_symbols(_normalise(b_tree, observer), b_tree), _symbols(_normalise(a_tree, observer), a_tree)),
-    ]
-    raw_b, raw_a = levels[0]
-    norm_b, norm_a = levels[2]
+    try:
+        b = _side(before or ast.Module(body=[], type_ignores=[]), change.before or "", path, observer)
+        a = _side(after or ast.Module(body=[], type_ignores=[]), change.after or "", path, observer)
+    except SyntaxError as exc:
+        error = f"{path}: does not compile: {exc.msg} (line {exc.lineno})"
+        return FileReport(path, change.status, FileKind.UNPARSEABLE, old_path=change.old_path, error=error)
     symbols: list[ChangedSymbol] = []
-    for q in sorted(set(raw_b) | set(raw_a), key=lambda k: (raw_a.get(k) or raw_b[k]).start):
-        rb, ra = raw_b.get(q), raw_a.get(q)
-        if rb is not None and ra is not None and rb.shallow == ra.shallow:
+    names = sorted(set(b.ranges) | set(a.ranges), key=lambda q: ((a.ranges.get(q) or b.ranges[q])[0], q))
+    for q in names:
+        if q not in a.ranges:
+            start, end = b.ranges[q]
+            symbols.append(ChangedSymbol(path, q, "deleted", start, end, behavioural=True))
             continue
-        nb, na = norm_b.get(q), norm_a.get(q)
-        if ra is None:
-            assert rb is not None  # noqa: S101
-            symbols.append(ChangedSymbol(path, q, "deleted", rb.start, rb.end, behavioural=True))
+        start, end = a.ranges[q]
+        if q not in b.ranges:
+            symbols.append(ChangedSymbol(path, q, "added", start, end, behavioural=True))
             continue
-        change_kind = "added" if rb is None else "modified"
-        behavioural = nb is None or na is None or nb.shallow != na.shallow
-        if q == "<module>" and change.status in {"added", "deleted"} and not behavioural:
-            continue
-        if q == "<module>":
-            ra = _Symbol(
-                ra.shallow, 1, max((getattr(s, "end_lineno", 1) or 1) for s in a_tree.body) if a_tree.body else 1
-            )
-        symbols.append(ChangedSymbol(path, q, change_kind, ra.start, ra.end, behavioural=behavioural))
-    if change.status == "added" and not a_tree.body:
-        kind = FileKind.DOCS_ONLY
-    elif any(s.behavioural for s in symbols) or (change.status == "deleted" and bool(b_tree.body)):
+        behavioural = a.keys.get(q) != b.keys.get(q)
+        if behavioural or a.text(q) != b.text(q):
+            symbols.append(ChangedSymbol(path, q, "modified", start, end, behavioural=behavioural))
+    if any(s.behavioural for s in symbols):
         kind = FileKind.BEHAVIOURAL
-    elif _equal(levels[1]):
-        kind = FileKind.DOCS_ONLY
-    elif _equal(levels[2]):
+    elif a.observed() != b.observed():
         kind = FileKind.LOGGING_ONLY
-    else:  # pragma: no cover - a difference at a lower level shows up as a behavioural symbol
-        kind = FileKind.BEHAVIOURAL
+    else:
+        kind = FileKind.DOCS_ONLY
     return FileReport(path, change.status, kind, old_path=change.old_path, symbols=tuple(symbols))
-
-
-def _equal(pair: tuple[dict[str, _Symbol], dict[str, _Symbol]]) -> bool:
-    b, a = pair
-    return {k: v.shallow for k, v in b.items()} == {k: v.shallow for k, v in a.items()}
 
 
 # --------------------------------------------------------------------------- focus and callers
@@ -576,18 +617,24 @@ def parse_closes(message: str) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- tests
 
 
+def _dump_nodoc(stmt: ast.stmt) -> str:
+    """Dump *stmt* without line numbers, and without its docstring when it is a definition."""
+    if isinstance(stmt, _Def) and stmt.body and _is_docstring(stmt.body[0]):
+        stmt = copy.copy(stmt)
+        stmt.body = stmt.body[1:]
+    return ast.dump(stmt)
+
+
 def _test_functions(tree: ast.Module) -> dict[str, str]:
     """Map pytest node-id suffix (``Class::test``) -> dump without docstrings."""
     out: dict[str, str] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
-            out[stmt.name] = ast.dump(_normalise(ast.Module(body=[stmt], type_ignores=[]), None))
+            out[stmt.name] = _dump_nodoc(stmt)
         elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
             for sub in stmt.body:
                 if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.name.startswith("test"):
-                    out[f"{stmt.name}::{sub.name}"] = ast.dump(
-                        _normalise(ast.Module(body=[sub], type_ignores=[]), None)
-                    )
+                    out[f"{stmt.name}::{sub.name}"] = _dump_nodoc(sub)
     return out
 
 
@@ -598,7 +645,7 @@ def _helpers_dump(tree: ast.Module) -> str:
         if not (isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name.startswith("test"))
         and not (isinstance(s, ast.ClassDef) and s.name.startswith("Test"))
     ]
-    return ast.dump(_normalise(ast.Module(body=keep, type_ignores=[]), None))
+    return "\n".join(_dump_nodoc(s) for s in keep if not _is_docstring(s))
 
 
 def changed_test_ids(change: FileChange) -> tuple[str, ...]:
@@ -645,6 +692,12 @@ def _referenced_names(text: str) -> set[str]:
 # --------------------------------------------------------------------------- the audit
 
 
+def _with_focus(sym: ChangedSymbol, in_focus: bool) -> ChangedSymbol:
+    if sym.in_focus is in_focus:
+        return sym
+    return ChangedSymbol(sym.path, sym.qualname, sym.change, sym.start, sym.end, sym.behavioural, in_focus)
+
+
 def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
     changes: Sequence[FileChange],
     *,
@@ -653,12 +706,18 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
     callers: Sequence[str] = (),
     options: AuditOptions = AuditOptions(),
     focus_applies: bool = True,
+    reports: Sequence[FileReport] | None = None,
 ) -> Classification:
     """Classify a commit for one blocker and decide the verdict before the proof.
 
     ``callers`` (from :func:`find_callers`) widens the focus to the direct
     callers of its symbols.  ``focus_applies=False`` (a sibling repository where
     none of the focus exists) judges the whole commit and says so.
+    ``reports`` are :func:`classify_file`'s results for *changes*, when the
+    caller computed them already (e.g. on several cores).
+
+    Raises:
+        ValueError: *reports* does not match *changes*.
     """
     closes = parse_closes(message)
     notes: list[str] = []
@@ -667,19 +726,17 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
         notes.append("the configured focus does not exist in this repository; the whole commit is judged")
     caller_set = frozenset(callers)
     focus_files = set(use_focus.files)
-    reports: list[FileReport] = []
-    for ch in changes:
-        rep = classify_file(ch, options)
-        syms = tuple(
-            evolve(s, in_focus=use_focus.empty or _symbol_in_focus(s, use_focus, caller_set)) for s in rep.symbols
-        )
-        file_in = ch.path in focus_files or (ch.old_path or "") in focus_files or any(s.in_focus for s in syms)
-        if file_in:
-            syms = tuple(
-                evolve(s, in_focus=True) if ch.path in focus_files or (ch.old_path or "") in focus_files else s
-                for s in syms
-            )
-        reports.append(evolve(rep, in_focus=file_in or use_focus.empty, symbols=syms))
+    classified = list(reports) if reports is not None else [classify_file(ch, options) for ch in changes]
+    if len(classified) != len(changes):
+        msg = f"{len(classified)} file reports for {len(changes)} changed files"
+        raise ValueError(msg)
+    reports_out: list[FileReport] = []
+    for ch, rep in zip(changes, classified, strict=True):
+        whole_file = use_focus.empty or ch.path in focus_files or (ch.old_path or "") in focus_files
+        syms = tuple(_with_focus(s, whole_file or _symbol_in_focus(s, use_focus, caller_set)) for s in rep.symbols)
+        file_in = whole_file or any(s.in_focus for s in syms)
+        reports_out.append(evolve(rep, in_focus=file_in, symbols=syms))
+    reports = reports_out
     if len(closes) > 1 and use_focus.empty:
         notes.append(f"the message closes {', '.join(f'#{n}' for n in closes)}: this verdict covers the whole commit")
     all_symbols = tuple(s for r in reports for s in r.symbols)
