@@ -568,7 +568,10 @@ def _classify_chunk(changes: list[FileChange], options: AuditOptions) -> list[Fi
 
 
 def classify_files(
-    changes: Sequence[FileChange], options: AuditOptions = AuditOptions(), *, workers: int | None = None
+    changes: Sequence[FileChange],
+    options: AuditOptions = AuditOptions(),  # noqa: B008 - frozen value
+    *,
+    workers: int | None = None,
 ) -> list[FileReport]:
     """Classify every changed file, on all cores for a large commit (the main process works too).
 
