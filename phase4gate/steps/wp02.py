@@ -147,7 +147,7 @@ def run(ctx: StepContext) -> StepOutcome:
 
 
 def _workdir(ctx: StepContext) -> Path:
-    return ctx.evidence_root / ".venvs" / ctx.run_id / (ctx.prefix.replace("/", "-") or ctx.wp.lower())
+    return (ctx.evidence_root / ".venvs" / ctx.run_id / (ctx.prefix.replace("/", "-") or ctx.wp.lower())).resolve()
 
 
 def _keep_env(ctx: StepContext, env: InstalledEnv, refs: list[EvidenceRef]) -> None:

@@ -57,3 +57,14 @@ def build_cli_checkout(path: Path, tags: Mapping[str, str] | None = None) -> Cli
     for tag, name in (tags or {}).items():
         _git(path, "tag", tag, commits[name])
     return CliCheckout(path, commits)
+
+
+def git_commit_and_tag(path: Path, tag: str) -> Path:
+    """A one-commit repository at *path* with *tag* on it (a stand-in CLI checkout)."""
+    path.mkdir(parents=True)
+    _git(path, "init", "-q", "-b", "main")
+    (path / "README").write_text(tag)
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", tag)
+    _git(path, "tag", tag)
+    return path

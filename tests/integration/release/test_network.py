@@ -1,0 +1,61 @@
+"""WP02 against this machine's real default package index (``nox -s network``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from phase4gate.config import GateConfig, ReleaseConfig
+from phase4gate.gate import Gate
+from phase4gate.models import StepOutcome, StepStatus, StopKind
+from tests.integration.release.release_helpers import git_commit_and_tag
+
+pytestmark = pytest.mark.network
+
+
+def _independent_newest_rc(baseline: str) -> str:
+    """The newest 3.2.0 RC after *baseline* from pip's own listing (``pip index versions --pre``)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "spec-kitty-cli", "--pre"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("Available versions:"))
+    versions = [Version(v) for v in re.split(r",\s*", line.split(":", 1)[1].strip())]
+    rcs = [v for v in versions if v.pre and v.pre[0] == "rc" and v.release == (3, 2, 0) and v > Version(baseline)]
+    return str(max(rcs))
+
+
+def test_wp02_against_the_real_index(tmp_path: Path) -> None:
+    """Same RC as pip's listing; the install ends in a documented outcome and says why, never a crash."""
+    from phase4gate.adapters.index import fetch_project, resolve_index_url
+    from phase4gate.checks.release import resolve_rc
+
+    expected = _independent_newest_rc("3.2.0rc15")
+    ours = resolve_rc(fetch_project(resolve_index_url(None), "spec-kitty-cli").files, "3.2.0rc15", "3.2.0")
+    assert ours.version == expected
+    checkout = git_commit_and_tag(tmp_path / "spec-kitty", f"v{expected}")
+    config = GateConfig(release=ReleaseConfig(cli_checkout=str(checkout)))
+    wp01 = {"WP01": lambda _c: StepOutcome.passed("stand-in", facts={"cli_fix_commits": ""})}
+    result = Gate(config, evidence_root=tmp_path / "evidence", steps=wp01).run(until="WP02").step("WP02")
+    assert result is not None
+    print(f"WP02 on the real index: {result.status.value} ({result.stop_kind}): {result.reason}")
+    assert result.facts["rc_version"] == expected
+    assert result.status in {StepStatus.PASSED, StepStatus.STOPPED}, result.reason
+    run_dir = next((tmp_path / "evidence").glob("*/journal.jsonl")).parent
+    verdict = json.loads(next(run_dir.glob("wp02/*/install.json")).read_text())
+    assert verdict["outcome"] in {"verified", "dependency-drift", "broken"}
+    if result.status is StepStatus.STOPPED:
+        assert result.stop_kind is StopKind.FAILED
+        assert verdict["outcome"] in {"dependency-drift", "broken"}
+        assert "--version` exited" in result.reason or "failed" in result.reason
+    else:
+        assert verdict["outcome"] == "verified"
