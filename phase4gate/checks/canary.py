@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from attrs import frozen
+from packaging.version import InvalidVersion, Version
 
 from phase4gate.config import SignatureConfig
 from phase4gate.errors import InputError
@@ -167,6 +168,14 @@ def render_reopen_comment(
 # --------------------------------------------------------------------------- one run
 
 
+def _same_version(a: str, b: str) -> bool:
+    """Compare two versions as PEP 440 versions when both parse (``3.2.0-rc16`` == ``3.2.0rc16``)."""
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
 @frozen
 class RunVerdict:
     """One canary run judged: pass, or the problems and failures found."""
@@ -205,7 +214,7 @@ def check_run(
         problems.append(
             f"{source}: $.cli_version: missing or unreadable ({run.cli_version!r}); cannot tell which CLI ran"
         )
-    elif version != expected_version:
+    elif not _same_version(version, expected_version):
         version_mismatch = True
         problems.append(
             f"{source}: $.cli_version: {version} ran, but WP02 installed {expected_version}; "
@@ -213,17 +222,19 @@ def check_run(
         )
     if run.outcome is Outcome.SKIPPED:
         problems.append(f"{source}: $.outcome: skipped ({run.skip_reason or 'no skip_reason'}); a skip is never a pass")
-    failures = tuple(
-        triage_failure(
+    failures: list[SignatureMatch] = []
+    for i, s in enumerate(run.scenarios):
+        if s.status is ScenarioStatus.PASS:
+            continue
+        match = triage_failure(
             s.failure_reason,
             scenario_id=s.scenario_id,
             run_number=run_number,
             status=s.status.value,
             signatures=signatures,
         )
-        for s in run.failed_scenarios()
-    )
-    problems.extend(m.describe().removeprefix(f"run {run_number}: ") for m in failures)
+        failures.append(match)
+        problems.append(f"{match.describe().removeprefix(f'run {run_number}: ')} [{source}: $.scenarios[{i}].status]")
     if not run.passed and not failures and run.outcome is not Outcome.SKIPPED:
         problems.append(f"{source}: $.outcome: {run.outcome.value}")
     cells = sum(1 for s in run.scenarios if s.status is ScenarioStatus.PASS)
@@ -231,7 +242,7 @@ def check_run(
         run_number=run_number,
         passed=run.passed and not problems,
         problems=tuple(problems),
-        failures=failures,
+        failures=tuple(failures),
         cells_passed=cells,
         version_mismatch=version_mismatch,
     )

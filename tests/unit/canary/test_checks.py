@@ -271,3 +271,16 @@ def test_teamspace_run_verdicts() -> None:
     assert "skipped" in check_teamspace_run(skipped, run_number=1, files=files, returncode=0).problems[0]
     disagree = check_teamspace_run(ok, run_number=1, files=files, returncode=1)
     assert "exited 1" in disagree.problems[0]
+
+
+def test_versions_compare_as_pep440() -> None:
+    run = _run(ALL_PASS, version="spec-kitty-cli version 3.2.0-rc16")
+    assert check_run(run, run_number=1, expected_version="3.2.0rc16", signatures=SIGS, source="f").passed
+    odd = _run(ALL_PASS, version="spec-kitty-cli version 3.2.0rc16")
+    assert not check_run(odd, run_number=1, expected_version="not a version", signatures=SIGS, source="f").passed
+
+
+def test_failing_scenario_names_file_and_field() -> None:
+    run = _run({**ALL_PASS, 3: "skipped"})
+    verdict = check_run(run, run_number=1, expected_version="3.2.0rc16", signatures=SIGS, source="a/runs/run-1.json")
+    assert verdict.problems[0].endswith("[a/runs/run-1.json: $.scenarios[2].status]")
