@@ -50,9 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _start_github(args: argparse.Namespace) -> Started:
     from phase4gate.sandbox.github_api import GitHubEmulator  # noqa: PLC0415
-    from phase4gate.sandbox.github_seed import default_seed, load_seed  # noqa: PLC0415
+    from phase4gate.sandbox.github_seed import load_seed, sandbox_seed  # noqa: PLC0415
 
-    seed = load_seed(Path(args.seed)) if getattr(args, "seed", None) else default_seed()
+    seed = load_seed(Path(args.seed)) if getattr(args, "seed", None) else sandbox_seed()
     emulator = GitHubEmulator(seed).start()
     return emulator, {
         "github": emulator.api_url,

@@ -12,6 +12,7 @@ a test or a demo scenario changes it while the emulator runs (under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ __all__ = [
     "CLI_REPO",
     "E2E_REPO",
     "EVENTS_REPO",
+    "SANDBOX_BASE_COMMIT",
+    "SANDBOX_FIX_COMMITS",
     "Seed",
     "SeedComment",
     "SeedCommit",
@@ -43,6 +46,7 @@ __all__ = [
     "load_seed",
     "new_token",
     "reopen",
+    "sandbox_seed",
 ]
 
 CLI_REPO: Final = "Priivacy-ai/spec-kitty"
@@ -393,6 +397,55 @@ def _issue(seed: Seed, repo: str, number: int, title: str) -> SeedIssue:
     return i
 
 
+SANDBOX_BASE_COMMIT: Final = hashlib.sha1(b"spec-kitty 3.2.0rc15 baseline").hexdigest()  # noqa: S324 - an id
+SANDBOX_FIX_COMMITS: Final = {
+    n: hashlib.sha1(f"fix #{n}".encode()).hexdigest()  # noqa: S324 - an id
+    for n in (1141, 1182)
+}
+_FIX_FILES: Final = {1141: "src/specify_cli/sync/queue.py", 1182: "src/specify_cli/sync/errors.py"}
+
+
+def _seeded_fix(number: int, sha: str) -> SeedCommit:
+    source = _FIX_FILES.get(number, f"src/specify_cli/fix_{number}.py")
+    test = f"tests/test_issue_{number}.py"
+    return SeedCommit(
+        sha=sha,
+        message=f"Fix #{number}\n\nCloses #{number}",
+        parents=[SANDBOX_BASE_COMMIT],
+        files=[
+            {
+                "filename": source,
+                "additions": 1,
+                "deletions": 1,
+                "patch": "@@ -1,2 +1,2 @@\n def fixed():\n-    return False\n+    return True",
+            },
+            {"filename": test, "status": "added", "additions": 1, "patch": "@@ -0,0 +1 @@\n+def test_fix():"},
+        ],
+        date="2026-05-12T10:00:00Z",
+    )
+
+
+def sandbox_seed() -> Seed:
+    """Return the world ``phase4gate sandbox`` serves by default (no git checkout needed).
+
+    #1141 and #1182 closed by :data:`SANDBOX_FIX_COMMITS` (seeded commits with
+    files), tags ``v3.2.0rc15`` (baseline) and ``v3.2.0rc16`` (containing both
+    fixes), and compare answers between the fixes and the tags.
+    """
+    rc16 = hashlib.sha1(b"spec-kitty 3.2.0rc16").hexdigest()  # noqa: S324 - an id
+    seed = default_seed(SANDBOX_FIX_COMMITS, tags={"v3.2.0rc15": SANDBOX_BASE_COMMIT, "v3.2.0rc16": rc16})
+    cli = seed.repo(CLI_REPO)
+    if cli is not None:  # always: default_seed made it
+        cli.commits[SANDBOX_BASE_COMMIT] = SeedCommit(SANDBOX_BASE_COMMIT, "spec-kitty 3.2.0rc15 baseline")
+        cli.commits[rc16] = SeedCommit(rc16, "Release 3.2.0rc16", parents=list(SANDBOX_FIX_COMMITS.values()))
+        for sha in SANDBOX_FIX_COMMITS.values():
+            for ref in (rc16, "v3.2.0rc16"):
+                cli.compare[f"{sha}...{ref}"] = "ahead"
+            cli.compare[f"{sha}...v3.2.0rc15"] = "behind"
+        cli.compare["v3.2.0rc15...v3.2.0rc16"] = "ahead"
+    return seed
+
+
 def default_seed(  # noqa: PLR0913 - keyword knobs of a scenario edit
     cli_fix_commits: Mapping[int, str] | None = None,
     *,
@@ -423,7 +476,9 @@ def default_seed(  # noqa: PLR0913 - keyword knobs of a scenario edit
     """
     seed = Seed()
     paths = dict(repo_paths or {})
-    _repo(seed, cli_repo, git_path=paths.get(cli_repo), tags=dict(tags or {}), renamed_from=list(cli_renamed_from))
+    cli = _repo(
+        seed, cli_repo, git_path=paths.get(cli_repo), tags=dict(tags or {}), renamed_from=list(cli_renamed_from)
+    )
     _repo(seed, e2e_repo, git_path=paths.get(e2e_repo))
     _repo(seed, EVENTS_REPO, git_path=paths.get(EVENTS_REPO))
     _issue(seed, cli_repo, 1038, "Release tracker: 3.2.0")
@@ -432,6 +487,10 @@ def default_seed(  # noqa: PLR0913 - keyword knobs of a scenario edit
     _issue(seed, cli_repo, 1182, "sync now unknown-error misclassification")
     _issue(seed, e2e_repo, 41, "Auth identity-boundary canary: 4/4 pass evidence")
     fixes = dict(cli_fix_commits or {})
+    if cli.git_path is None:
+        # Without a git checkout, the fix commits are answered from seeded data.
+        for number, sha in fixes.items():
+            cli.commits.setdefault(sha, _seeded_fix(number, sha))
     for number, sha in sorted(fixes.items()):
         if number == 1182:
             close_by_pr(seed, cli_repo, number, sha, pr_number=1200 + (number % 100))

@@ -17,8 +17,10 @@ import pytest
 import requests
 
 from phase4gate.adapters.github import GitHubClient
+from phase4gate.checks.blockers import check_blockers_closed
 from phase4gate.cli import main
 from phase4gate.commands.sandbox import serve
+from phase4gate.sandbox.github_seed import SANDBOX_FIX_COMMITS
 from tests.conftest import HANG_GUARD_SECONDS
 
 EXE = shutil.which("phase4gate")
@@ -49,6 +51,10 @@ def test_sandbox_serves_until_a_signal(
         seen_tokens.extend([line["token"], line["read_only_token"]])
         client = GitHubClient(line["github"], line["token"], sleep=lambda _s: None)
         snapshot = client.issue("Priivacy-ai/spec-kitty", 1038)
+        verdict = check_blockers_closed([client.issue("Priivacy-ai/spec-kitty", n) for n in (1141, 1182)])
+        fix = SANDBOX_FIX_COMMITS[1141]
+        contained = client.compare_status("Priivacy-ai/spec-kitty", fix, "v3.2.0rc16")
+        rc16 = client.tag_sha("Priivacy-ai/spec-kitty", "v3.2.0rc16")
         proc.send_signal(sig)
         _out, err = proc.communicate(timeout=HANG_GUARD_SECONDS)
     finally:
@@ -58,6 +64,10 @@ def test_sandbox_serves_until_a_signal(
     assert line["github"].startswith("http://127.0.0.1:")
     assert line["github"].endswith("/api/v3")
     assert snapshot.state == "open"
+    assert verdict.passed
+    assert verdict.facts()["blocker_1141_closer"] == f"Priivacy-ai/spec-kitty@{fix}"
+    assert contained == "ahead"
+    assert len(rc16) == 40
     assert proc.returncode == 0
     assert "sandbox stopped" in err
     assert line["token"] not in err

@@ -11,12 +11,15 @@ from phase4gate.errors import InputError
 from phase4gate.sandbox.github_seed import (
     CLI_REPO,
     E2E_REPO,
+    SANDBOX_BASE_COMMIT,
+    SANDBOX_FIX_COMMITS,
     apply_blocker_scenario,
     close_without_change,
     default_seed,
     load_seed,
     new_token,
     reopen,
+    sandbox_seed,
 )
 
 FIX_1141 = "1" * 40
@@ -160,3 +163,17 @@ def test_unknown_or_incomplete_scenarios_are_refused() -> None:
         apply_blocker_scenario(seed, "closed-by-magic")
     with pytest.raises(ValueError, match="sha="):
         apply_blocker_scenario(seed, "sibling-pr")
+
+
+def test_the_sandbox_world_needs_no_git() -> None:
+    """sandbox_seed: blockers closed by seeded fix commits with files; rc16 contains both fixes."""
+    seed = sandbox_seed()
+    cli = seed.repo(CLI_REPO)
+    assert cli is not None
+
+    fix = SANDBOX_FIX_COMMITS[1141]
+    assert seed.issue(CLI_REPO, 1141).state == "closed"
+    assert cli.commits[fix].files[0]["filename"] == "src/specify_cli/sync/queue.py"
+    assert cli.commits[fix].parents == [SANDBOX_BASE_COMMIT]
+    assert cli.compare[f"{fix}...v3.2.0rc16"] == "ahead"
+    assert cli.tags["v3.2.0rc15"] == SANDBOX_BASE_COMMIT
