@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import attrs
+
 from phase4gate.models import StepOutcome, StepStatus, StopKind
 from phase4gate.sandbox.e2e import TEAMSPACE_TEXTS, teamspace_state
 from phase4gate.verify import verify_run
@@ -118,3 +120,14 @@ def test_cli_version_other_than_installed_rc_stops_waiting(world: CanaryWorld) -
     assert (wp04.status, wp04.stop_kind) == (StepStatus.STOPPED, StopKind.WAITING)
     assert "3.2.0rc15 ran, but WP02 installed 3.2.0rc16" in wp04.reason
     assert "re-run from WP02" in wp04.reason
+
+
+def test_teamspace_run_without_junit_is_exit_3(world: CanaryWorld) -> None:
+    """A Teamspace command that writes no JUnit report: could not decide (3), its log kept."""
+    config = attrs.evolve(world.config(), teamspace=attrs.evolve(world.config().teamspace, command=("true",)))
+    _, report = world.gate("WP07", config, steps=_UPSTREAM)
+    wp07 = report.step("WP07")
+    assert wp07 is not None
+    assert wp07.status is StepStatus.ERROR
+    assert "Teamspace run 1 wrote no JUnit report (exit 0)" in wp07.reason
+    assert report.exit_code == 3

@@ -284,3 +284,43 @@ def test_failing_scenario_names_file_and_field() -> None:
     run = _run({**ALL_PASS, 3: "skipped"})
     verdict = check_run(run, run_number=1, expected_version="3.2.0rc16", signatures=SIGS, source="a/runs/run-1.json")
     assert verdict.problems[0].endswith("[a/runs/run-1.json: $.scenarios[2].status]")
+
+
+@given(st.text(max_size=400))
+def test_triage_never_raises_and_always_quotes(text: str) -> None:
+    """Any failure text is triaged to a signature or quoted as new; Teamspace logs always get a kind."""
+    match = triage_failure(text, scenario_id=4, run_number=1, status="fail", signatures=SIGS)
+    assert match.quote
+    assert len(match.quote) <= 240
+    assert triage_teamspace_log(text).kind in set(TeamspaceFailure)
+
+
+@given(st.lists(st.sampled_from(["pass", "fail", "skipped", "error"]), min_size=4, max_size=4))
+def test_junit_built_run_files_satisfy_the_invariants(statuses: list[str]) -> None:
+    """A run file built from JUnit parses, and passes iff every scenario passed."""
+    tag = {"fail": "<failure message='m'/>", "error": "<error message='m'/>", "skipped": "<skipped message='m'/>"}
+    cases = "".join(
+        f'<testcase classname="t" name="test_scenario_{i + 1}_x">{tag.get(s, "")}</testcase>'
+        for i, s in enumerate(statuses)
+    )
+    doc = run_file_from_junit(
+        parse_junit(f"<testsuite>{cases}</testsuite>", source="j"),
+        scenario_map={},
+        cli_version="spec-kitty-cli version 3.2.0rc16",
+        run_id="r",
+        started_at="2026-05-20T00:00:00+00:00",
+        finished_at="2026-05-20T00:00:01+00:00",
+    )
+    run = parse_run_file(doc, source="built")
+    assert run.passed == all(s == "pass" for s in statuses)
+
+
+@given(st.text(max_size=200))
+def test_parse_junit_fails_clearly_or_parses(text: str) -> None:
+    """Arbitrary text: a tuple of cases or an InputError naming the file, never another exception."""
+    outcome: object
+    try:
+        outcome = parse_junit(text, source="j.xml")
+    except InputError as exc:
+        outcome = exc.path
+    assert outcome == "j.xml" or isinstance(outcome, tuple)
