@@ -30,6 +30,12 @@ the keys read there (build them with :func:`canary_state`/:func:`teamspace_state
         "fail_run": 2}}                    # only this run (artifacts/teamspace/.run-count)
 
 A Teamspace test also fails with ``HTTP 503 from /health/ready/`` when the SaaS is not ready.
+
+Health reads, for a scenario that redeploys the SaaS mid-gate with
+``SaaSEmulator.schedule_redeploy``: one script-mode canary run sends exactly five
+``GET /health/`` (one per scenario, one by the run-file writer; four in pytest mode), and
+the gate sends one more after each run (User-Agent ``phase4gate/...``), which is the read
+that detects the redeploy.
 """
 
 from __future__ import annotations
