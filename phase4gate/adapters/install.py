@@ -128,7 +128,8 @@ def _install_pipx(
         msg = "pipx is not on PATH (release.installer = 'pipx')"
         raise ProcessError(msg, hint="install pipx, or set release.installer = 'uv'")
     home, bin_dir = venv / "pipx-home", venv / "bin"
-    pipx_env = {**env, "PIPX_HOME": str(home), "PIPX_BIN_DIR": str(bin_dir)}
+    # No pip configuration file: the machine's extra indexes and find-links are not how users get it.
+    pipx_env = {**env, "PIPX_HOME": str(home), "PIPX_BIN_DIR": str(bin_dir), "PIP_CONFIG_FILE": os.devnull}
     argv = [pipx, "install", "--force", str(wheel), f"--pip-args=--pre --index-url {spec.index_url}"]
     result = _run(argv, spec, log, pipx_env)
     return result, bin_dir

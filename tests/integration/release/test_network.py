@@ -59,3 +59,34 @@ def test_wp02_against_the_real_index(tmp_path: Path) -> None:
         assert "--version` exited" in result.reason or "failed" in result.reason
     else:
         assert verdict["outcome"] == "verified"
+
+
+@pytest.fixture(scope="module")
+def pipx_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pipx, installed from the real index into its own environment (the plan's installer)."""
+    env_dir = tmp_path_factory.mktemp("pipx") / "env"
+    subprocess.run(["uv", "venv", "-q", str(env_dir), "--python", sys.executable], check=True, timeout=300)
+    subprocess.run(
+        ["uv", "pip", "install", "-q", "--python", str(env_dir / "bin" / "python"), "pipx"], check=True, timeout=600
+    )
+    return env_dir / "bin"
+
+
+def test_pipx_installer_on_the_emulator(pipx_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """installer = 'pipx': as users get it through pipx; the as-of-release retry still uses uv."""
+    import os
+
+    from phase4gate.sandbox.index import IndexEmulator
+
+    monkeypatch.setenv("PATH", f"{os.environ['PATH']}{os.pathsep}{pipx_bin}")
+    checkout = git_commit_and_tag(tmp_path / "spec-kitty", "v3.2.0rc16")
+    wp01 = {"WP01": lambda _c: StepOutcome.passed("stand-in", facts={"cli_fix_commits": ""})}
+    with IndexEmulator("dependency-drift") as index:
+        release = ReleaseConfig(index_url=index.simple_url, cli_checkout=str(checkout), installer="pipx")
+        gate = Gate(GateConfig(release=release), evidence_root=tmp_path / "ev", steps=wp01, environ=os.environ)
+        result = gate.run(until="WP02").step("WP02")
+    assert result is not None
+    assert (result.status, result.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), result.reason
+    assert "kitty-typer 1.0.0 -> 2.0.0" in result.reason
+    log = next((tmp_path / "ev").glob("*/wp02/1/install-as-users-get-it.log")).read_text()
+    assert "pipx install --force" in log
