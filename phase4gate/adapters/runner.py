@@ -298,6 +298,7 @@ class CanaryRunner:
 
         latest = self.artifacts / "latest.json"
         before = latest.read_bytes() if latest.is_file() else None
+        before_runs = self._harness_runs()
         scratch = Path(tempfile.mkdtemp(prefix="phase4gate-canary-"))
         refs: list[EvidenceRef] = []
         try:
@@ -340,7 +341,14 @@ class CanaryRunner:
                     "and spec-kitty on PATH",
                 )
             data, source = self._collect(
-                k, latest=latest, before=before, junit=junit, started=started, finished=finished, refs=refs
+                k,
+                latest=latest,
+                before=before,
+                before_runs=before_runs,
+                junit=junit,
+                started=started,
+                finished=finished,
+                refs=refs,
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -354,12 +362,17 @@ class CanaryRunner:
             )
         return CapturedRun(k, run, result, run_file, tuple(refs), source, disagreement)
 
+    def _harness_runs(self) -> dict[str, bytes]:
+        runs = self.artifacts / "runs"
+        return {p.name: p.read_bytes() for p in sorted(runs.glob("run-*.json")) if p.is_file()} if runs.is_dir() else {}
+
     def _collect(  # noqa: PLR0913 - one run's loose ends
         self,
         k: int,
         *,
         latest: Path,
         before: bytes | None,
+        before_runs: dict[str, bytes],
         junit: Path,
         started: str,
         finished: str,
@@ -367,6 +380,11 @@ class CanaryRunner:
     ) -> tuple[object, str]:
         """Copy this run's run file into the attempt folder at once; return it decoded and its source."""
         fresh = latest.read_bytes() if latest.is_file() else None
+        if fresh is None or fresh == before:
+            # No new latest.json: a runs/run-N.json this run wrote (exactly one) is its run file.
+            changed = [b for name, b in self._harness_runs().items() if before_runs.get(name) != b]
+            if len(changed) == 1:
+                fresh, before = changed[0], None
         if fresh is not None and fresh != before:
             refs.append(self.store.write_bytes(f"{self.attempt}/runs/run-{k}.json", fresh))
             try:

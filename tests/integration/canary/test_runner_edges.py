@@ -138,3 +138,17 @@ def test_reopen_in_a_dry_run_only_describes(tmp_path: Path) -> None:
         "dry run: would re-open Priivacy-ai/spec-kitty#1141 if closed, with a comment naming the evidence"
     ]
     assert notes == [f"WP05: {a}" for a in actions]
+
+
+def test_run_file_found_in_runs_when_latest_is_missing(world: CanaryWorld) -> None:
+    """A runner that leaves only runs/run-1.json (no latest.json): that file is the run's result."""
+    script = (
+        "scripts/run-sync-identity-boundary-canary.sh --single --yes && rm artifacts/sync_identity_boundary/latest.json"
+    )
+    gate, report = world.gate("WP04", world.config(command=("sh", "-c", script)))
+    wp04 = report.step("WP04")
+    assert wp04 is not None
+    assert wp04.status is StepStatus.PASSED, wp04.reason
+    kept = gate.run_dir / "rc16-single-attempt1" / "runs" / "run-1.json"
+    harness = world.checkout / "artifacts" / "sync_identity_boundary" / "runs" / "run-1.json"
+    assert kept.read_bytes() == harness.read_bytes()
