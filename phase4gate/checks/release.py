@@ -325,6 +325,17 @@ def dependency_drift(before: Mapping[str, str], after: Mapping[str, str], *, exc
     )
 
 
+def _named_in(drifted: tuple[str, ...], error: str) -> tuple[str, ...]:
+    """Return the drifted dependencies whose import name appears in *error* (the likely culprits)."""
+    text = error.lower()
+    out = []
+    for line in drifted:
+        name = line.split(" ", 1)[0]
+        if re.search(rf"\b{re.escape(name.replace('-', '_'))}\b", text):
+            out.append(line)
+    return tuple(out)
+
+
 def classify_install(users: InstallCheck, as_of_release: InstallCheck | None, *, package: str) -> InstallVerdict:
     """Classify the RC's install (WP02): verified, dependency-drift or broken.
 
@@ -338,9 +349,11 @@ def classify_install(users: InstallCheck, as_of_release: InstallCheck | None, *,
     if as_of_release.verified:
         drifted = dependency_drift(as_of_release.dependencies, users.dependencies, exclude=package)
         names = ", ".join(drifted) if drifted else "no dependency version differs"
+        suspects = _named_in(drifted, users.error)
+        named = f"; named in the error: {', '.join(suspects)}" if suspects else ""
         reason = (
-            f"dependency drift: as users get it the RC fails ({users.error}); with dependencies as of its upload "
-            f"time it works. Dependencies that differ (as of release -> today): {names}"
+            f"dependency drift: as users get it the RC fails ({users.error}){named}; with dependencies as of its "
+            f"upload time it works. Dependencies that differ (as of release -> today): {names}"
         )
         return InstallVerdict("dependency-drift", reason, drifted)
     return InstallVerdict(

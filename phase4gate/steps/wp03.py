@@ -74,7 +74,7 @@ def run(ctx: StepContext) -> StepOutcome:
                 "reason": verdict.reason,
                 "condition": verdict.condition,
                 "facts": verdict.facts,
-                "methods_sent": ["GET", "GET"],
+                "client": "ReadOnlyClient (GET only)",
             },
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -169,6 +170,12 @@ def test_classify_install() -> None:
     drift = classify_install(users_bad, release_ok, package="p")
     assert (drift.outcome, drift.drifted) == ("dependency-drift", ("dep 1.0 -> 2.0",))
     assert "AttributeError: make_app" in drift.reason
+    assert "named in the error" not in drift.reason
+    typer = InstallCheck("u", verified=False, error="AttributeError: module 'typer._click' has no attribute 'Abort'")
+    typer = attrs.evolve(typer, dependencies={"typer": "0.29.2", "click": "8.5.1", "idna": "3.20"})
+    old = InstallCheck("r", verified=True, dependencies={"typer": "0.26.7", "click": "8.4.1", "idna": "3.18"})
+    named = classify_install(typer, old, package="p")
+    assert "; named in the error: typer 0.26.7 -> 0.29.2;" in named.reason
     same = classify_install(
         users_bad, InstallCheck("as-of-release", verified=True, dependencies={"dep": "2.0"}), package="p"
     )
