@@ -234,10 +234,21 @@ class _Observer:
         if isinstance(func, ast.Name):
             return func.id == "print" or (self.warnings and func.id == "warn")
         if isinstance(func, ast.Attribute):
-            root = _root_name(func)
-            if root in self.names:
+            if self.warnings and _root_name(func) == "warnings" and func.attr == "warn":
                 return True
-            return self.warnings and root == "warnings" and func.attr == "warn"
+            # Any link of the receiver chain may be the logger: logger.x, self._log.x, logging.getLogger(n).x.
+            node: ast.expr = func.value
+            for _ in range(32):  # bounded: chains are short
+                if isinstance(node, ast.Name):
+                    return node.id in self.names
+                if isinstance(node, ast.Attribute):
+                    if node.attr in self.names:
+                        return True
+                    node = node.value
+                elif isinstance(node, ast.Call):
+                    node = node.func
+                else:
+                    return False
         return False
 
     @staticmethod
@@ -382,14 +393,16 @@ def _qualname(code: types.CodeType) -> str:
 class _Side:
     """One side of a Python file: per symbol its code key and line range; text and logging on demand."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917 - private; the parts of one side
         self,
         keys: dict[str, tuple[object, ...]],
         ranges: dict[str, tuple[int, int]],
         holes: dict[str, list[tuple[int, int]]],
         lines: list[str],
         observed: list[ast.stmt],
+        children: dict[str, set[str]],
     ) -> None:
+        self.children = children
         self.keys = keys
         self.ranges = ranges
         self._holes = holes
@@ -405,7 +418,8 @@ class _Side:
             parts.extend(self._lines[pos - 1 : a - 1])
             pos = max(pos, b + 1)
         parts.extend(self._lines[pos - 1 : end])
-        return "\n".join(parts)
+        # Blank lines and trailing spaces are formatting, not text.
+        return "\n".join(p.rstrip() for p in parts if p.strip())
 
     def observed(self) -> list[str]:
         """Return the removed observing statements, without line numbers."""
@@ -421,6 +435,7 @@ def _side(tree: ast.Module, text: str, path: str, observer: _Observer) -> _Side:
     lines = text.splitlines()
     ranges: dict[str, tuple[int, int]] = {"<module>": (1, max(len(lines), 1))}
     own: dict[str, list[tuple[int, int]]] = {"<module>": []}
+    children: dict[str, set[str]] = {}
 
     def walk(node: ast.AST, prefix: str, owner: str) -> None:
         for name in _BODIES:
@@ -433,6 +448,7 @@ def _side(tree: ast.Module, text: str, path: str, observer: _Observer) -> _Side:
                     ranges[q] = (min(start, old[0]), max(end, old[1])) if old else (start, end)
                     own[owner].append((start, end))
                     own.setdefault(q, [])
+                    children.setdefault(owner, set()).add(q)
                     walk(stmt, f"{q}.", q)
                 elif isinstance(stmt, _COMPOUND):
                     walk(stmt, prefix, owner)
@@ -453,7 +469,7 @@ def _side(tree: ast.Module, text: str, path: str, observer: _Observer) -> _Side:
         key = _code_key(c)
         keys[q] = keys[q] + key if q in keys else key
         stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
-    return _Side(keys, ranges, own, lines, observed)
+    return _Side(keys, ranges, own, lines, observed, children)
 
 
 # --------------------------------------------------------------------------- per file
@@ -526,7 +542,11 @@ def classify_file(change: FileChange, options: AuditOptions = AuditOptions()) ->
             symbols.append(ChangedSymbol(path, q, "added", start, end, behavioural=True))
             continue
         behavioural = a.keys.get(q) != b.keys.get(q)
-        if behavioural or a.text(q) != b.text(q):
+        same_text = a.text(q) == b.text(q)
+        if behavioural and same_text and a.children.get(q) != b.children.get(q):
+            # Only nested definitions were added or removed; they are reported themselves.
+            continue
+        if behavioural or not same_text:
             symbols.append(ChangedSymbol(path, q, "modified", start, end, behavioural=behavioural))
     if any(s.behavioural for s in symbols):
         kind = FileKind.BEHAVIOURAL
