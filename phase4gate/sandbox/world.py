@@ -1,0 +1,333 @@
+"""The sandbox world: every emulator and fixture repository the gate needs, wired together.
+
+:class:`World` builds real git repositories (the spec-kitty-shaped CLI with a release
+line tagged ``v3.2.0rc15`` and ``v3.2.0rc16``, the sibling end-to-end repository with
+its harness fix, and the end-to-end checkout with the canary suites), starts the
+GitHub, package-index and SaaS emulators on 127.0.0.1, seeds GitHub with the blockers
+closed by the real fix commits, and returns a :class:`~phase4gate.config.GateConfig`
+pointing at all of it.  The gate then runs through exactly the code path of a real
+gate.  A *scenario* changes one thing in that world so the gate ends on one stop
+condition (:data:`SCENARIOS`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Final, Self
+
+from attrs import frozen
+
+from phase4gate.config import (
+    AuditConfig,
+    CanaryConfig,
+    CommentsConfig,
+    EvidenceConfig,
+    GateConfig,
+    GitHubConfig,
+    ReleaseConfig,
+    SaaSConfig,
+    TeamspaceConfig,
+)
+
+__all__ = ["SCENARIOS", "Scenario", "World", "scenario"]
+
+CLI_REPO: Final = "Priivacy-ai/spec-kitty"
+E2E_REPO: Final = "Priivacy-ai/spec-kitty-end-to-end-testing"
+FLY_IMAGE: Final = "registry.fly.io/spec-kitty-dev:deployment-sandbox"
+_ERRORS_PATH: Final = "src/specify_cli/sync/errors.py"
+_FIX_1182_TEST: Final = """\
+from specify_cli.sync.errors import classify_sync_error
+
+
+def test_event_loop_unavailable_is_transient_not_unknown():
+    assert classify_sync_error("sync.event_loop_unavailable") == "transient"
+
+
+def test_other_codes_stay_unknown():
+    assert classify_sync_error("SOMETHING") == "unknown"
+"""
+
+
+@frozen
+class Scenario:
+    """A demo scenario: the WP where the gate stops and how (``None`` for the green gate)."""
+
+    name: str
+    summary: str
+    wp: str | None = None
+    kind: str | None = None
+
+
+SCENARIOS: Final = (
+    Scenario("green", "every WP passes; both comments posted, e2e#41 closed, #1038 open"),
+    Scenario("issue-open", "#1141 is still open", "WP01", "waiting"),
+    Scenario("not-planned", "#1141 was closed as not planned", "WP01", "failed"),
+    Scenario("closed-without-fix", "#1141 was closed with no linked change", "WP01", "failed"),
+    Scenario("logging-only-fix", "#1141's fix only adds logging (and a caplog test of it)", "WP01", "failed"),
+    Scenario(
+        "two-blocker-squash",
+        "one squash closes #1142 and #1141: behavioural for #1142, logging-only for #1141",
+        "WP01",
+        "failed",
+    ),
+    Scenario("test-not-proving", "#1141's new test passes with and without the fix", "WP01", "failed"),
+    Scenario("missing-name-proof", "#1141's test fails without the fix only on a missing new name", "WP01", "failed"),
+    Scenario("no-new-rc", "the index has nothing newer than 3.2.0rc15", "WP02", "waiting"),
+    Scenario("rc-without-fix", "tag v3.2.0rc16 does not contain the fix commits", "WP02", "waiting"),
+    Scenario(
+        "dependency-drift", "rc16 breaks with today's dependency release, works as of its upload", "WP02", "failed"
+    ),
+    Scenario("saas-not-ready", "/health/ready/ answers 503", "WP03", "waiting"),
+    Scenario("drain-mismatch", "the business-rule count is 23, not exactly 22", "WP03", "failed"),
+    Scenario(
+        "scenario-fails", "scenario 4 fails with #1141's rollback-peek signature (re-opens #1141)", "WP04", "failed"
+    ),
+    Scenario(
+        "unknown-signature", "scenario 1 fails with 'Batch sync failed (400)': re-opens nothing", "WP04", "failed"
+    ),
+    Scenario("flaky-four-run", "run 3 of the four-run protocol fails", "WP05", "failed"),
+    Scenario("saas-redeployed", "the SaaS redeploys between WP05's runs 2 and 3", "WP05", "waiting"),
+    Scenario("teamspace-fails", "a Teamspace run fails with HTTP 413 (ingress cap)", "WP07", "failed"),
+)
+
+_BY_NAME: Final = {s.name: s for s in SCENARIOS}
+
+
+def scenario(name: str) -> Scenario:
+    """Return the scenario named *name*.
+
+    Raises:
+        UsageError: no such scenario.
+    """
+    from phase4gate.errors import UsageError  # noqa: PLC0415
+
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        msg = f"unknown scenario {name!r}; expected one of {', '.join(_BY_NAME)}"
+        raise UsageError(msg, hint="`phase4gate demo --scenario list` lists them") from None
+
+
+class World:
+    """Build and start the sandbox world for one scenario; stop it (also on error)."""
+
+    def __init__(self, root: Path | None = None, scenario_name: str = "green", *, python: str | None = None) -> None:
+        self.scenario = scenario(scenario_name)
+        self._own_root = root is None
+        self.root = root or Path(tempfile.mkdtemp(prefix="phase4gate-world-"))
+        self.python = python or sys.executable
+        self.commits: dict[str, str] = {}
+        self._servers: list[Any] = []
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.github: Any = None
+        self.index: Any = None
+        self.saas: Any = None
+        self.cli_path = self.root / "spec-kitty"
+        self.e2e_fix_path = self.root / "spec-kitty-end-to-end-testing-fix"
+        self.e2e_checkout = self.root / "spec-kitty-end-to-end-testing"
+        self.evidence_root = self.root / "evidence"
+
+    # ------------------------------------------------------------------ repositories
+
+    def _build_repos(self) -> None:
+        from phase4gate.sandbox.e2e import build_e2e_checkout  # noqa: PLC0415
+        from phase4gate.sandbox.repos import build_cli_repo, build_e2e_fix_repo, commit_files  # noqa: PLC0415
+
+        cli = build_cli_repo(self.cli_path)
+        self.commits = {f"cli:{k}": v for k, v in cli.commits.items()}
+        fix_1141 = cli.sha("substantive")
+        base_errors = _git_show(self.cli_path, f"{cli.sha('base')}:{_ERRORS_PATH}")
+        fixed_errors = base_errors.replace(
+            '    return "unknown"\n',
+            '    if code.startswith("sync.event_loop_unavailable"):\n        return "transient"\n    return "unknown"\n',
+        )
+        fix_1182 = commit_files(
+            self.cli_path,
+            {_ERRORS_PATH: fixed_errors, "tests/sync/test_sync_now_errors.py": _FIX_1182_TEST},
+            "Classify sync.event_loop_unavailable as transient in sync now\n\nCloses #1182",
+            date="2026-05-19T09:00:00+00:00",
+            parent=fix_1141,
+        )
+        self.commits["cli:fix-1182"] = fix_1182
+        rc16_at = cli.sha("base") if self.scenario.name == "rc-without-fix" else fix_1182
+        _git(self.cli_path, "tag", "v3.2.0rc15", cli.sha("base"))
+        _git(self.cli_path, "tag", "v3.2.0rc16", rc16_at)
+        _git(self.cli_path, "branch", "--force", "main", fix_1182)
+        _git(self.cli_path, "checkout", "--quiet", "--force", "main")
+        sibling = build_e2e_fix_repo(self.e2e_fix_path)
+        self.commits.update({f"e2e:{k}": v for k, v in sibling.commits.items()})
+        build_e2e_checkout(self.e2e_checkout, python=self.python)
+
+    def _fix_for_1141(self) -> str:
+        variant = {
+            "logging-only-fix": "logging-only",
+            "two-blocker-squash": "two-blocker-squash",
+            "test-not-proving": "test-passes-without-fix",
+            "missing-name-proof": "missing-name",
+        }.get(self.scenario.name, "substantive")
+        return self.commits[f"cli:{variant}"]
+
+    # ------------------------------------------------------------------ emulators
+
+    def _seed(self) -> Any:  # noqa: ANN401 - the GitHub seed model
+        from phase4gate.sandbox.github_seed import apply_blocker_scenario, default_seed  # noqa: PLC0415
+
+        seed = default_seed(
+            {1141: self._fix_for_1141(), 1182: self.commits["cli:fix-1182"]},
+            repo_paths={CLI_REPO: str(self.cli_path), E2E_REPO: str(self.e2e_fix_path)},
+            cli_repo=CLI_REPO,
+            e2e_repo=E2E_REPO,
+        )
+        if self.scenario.name in {"issue-open", "not-planned", "closed-without-fix"}:
+            apply_blocker_scenario(seed, self.scenario.name, number=1141, repo=CLI_REPO)
+        return seed
+
+    def _saas_extra(self) -> dict[str, Any]:
+        from phase4gate.sandbox.e2e import (  # noqa: PLC0415
+            SIGNATURE_TEXTS,
+            TEAMSPACE_TEXTS,
+            UNKNOWN_SIGNATURE_TEXT,
+            canary_state,
+            teamspace_state,
+        )
+
+        name = self.scenario.name
+        canary: dict[str, Any] = canary_state()
+        if name == "scenario-fails":
+            canary = canary_state(fail={4: SIGNATURE_TEXTS["rollback-peek"]})
+        elif name == "unknown-signature":
+            canary = canary_state(fail={1: UNKNOWN_SIGNATURE_TEXT})
+        elif name == "flaky-four-run":
+            canary = canary_state(flaky_fail_run=4)
+        teamspace = teamspace_state(TEAMSPACE_TEXTS["payload-too-large"]) if name == "teamspace-fails" else {}
+        return {"canary": canary, "teamspace": teamspace}
+
+    def start(self) -> Self:
+        """Build the repositories and start the emulators.
+
+        Raises:
+            GitError, ProcessError: a fixture could not be built.
+        """
+        from phase4gate.sandbox.github_api import GitHubEmulator  # noqa: PLC0415
+        from phase4gate.sandbox.index import IndexEmulator  # noqa: PLC0415
+        from phase4gate.sandbox.saas import SaaSEmulator  # noqa: PLC0415
+
+        try:
+            self._build_repos()
+            release_set = {"no-new-rc": "only-rc15", "dependency-drift": "dependency-drift"}.get(
+                self.scenario.name, "rc15-rc16"
+            )
+            saas_state = {"saas-not-ready": "not-ready", "drain-mismatch": "counts-off"}.get(
+                self.scenario.name, "healthy"
+            )
+            self.github = GitHubEmulator(self._seed()).start()
+            self._servers.append(self.github)
+            self.index = IndexEmulator(release_set).start()
+            self._servers.append(self.index)
+            self.saas = SaaSEmulator(saas_state).start()
+            self._servers.append(self.saas)
+            self.saas.extra.update(self._saas_extra())
+            if self.scenario.name == "saas-redeployed":
+                self._watch_for_redeploy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _watch_for_redeploy(self) -> None:
+        """Redeploy the SaaS once WP05's run 2 is in the evidence (an outside event, as in reality)."""
+
+        def watch() -> None:
+            while not self._stop.wait(0.05):
+                if any(self.evidence_root.glob("*/rc16-attempt*/runs/run-2.json")):
+                    self.saas.redeploy()
+                    return
+
+        self._watcher = threading.Thread(target=watch, name="redeploy-watcher", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop every emulator and remove the world's temporary folder (if it made one)."""
+        self._stop.set()
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        if self._watcher is not None:
+            self._watcher.join(5)
+        if self._own_root and self.root.exists():
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ configuration
+
+    def config(self, evidence_root: Path | None = None) -> GateConfig:
+        """Return the gate configuration pointing at this world."""
+        root = evidence_root or self.evidence_root
+        return GateConfig(
+            github=GitHubConfig(
+                api_url=self.github.api_url,
+                cli_repo=CLI_REPO,
+                e2e_repo=E2E_REPO,
+                deadline_seconds=60.0,
+            ),
+            audit=AuditConfig(checkouts={CLI_REPO: str(self.cli_path), E2E_REPO: str(self.e2e_fix_path)}),
+            release=ReleaseConfig(index_url=self.index.simple_url, install_timeout_seconds=300.0),
+            saas=SaaSConfig(base_url=self.saas.base_url, fly_image=FLY_IMAGE, deadline_seconds=20.0, retries=1),
+            canary=CanaryConfig(e2e_checkout=str(self.e2e_checkout), timeout_seconds=300.0),
+            teamspace=TeamspaceConfig(
+                command=(self.python, "-m", "pytest", "-v"),
+                log_path=str(self.root / "logs" / "teamspace-canary-run-{n}.log"),
+                timeout_seconds=300.0,
+            ),
+            comments=CommentsConfig(min_write_interval_seconds=0.0),
+            evidence=EvidenceConfig(root=str(root)),
+        )
+
+    def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """Return the environment for the gate: *base* plus the sandbox's GitHub token."""
+        env = dict(base or {})
+        env["GITHUB_TOKEN"] = self.github.token
+        return env
+
+    def describe(self) -> dict[str, str]:
+        """Every base URL and path the world serves (the `phase4gate sandbox` JSON line)."""
+        return {
+            "github": self.github.api_url,
+            "token": self.github.token,
+            "read_only_token": self.github.read_only_token,
+            "index": self.index.simple_url,
+            "saas": self.saas.base_url,
+            "cli_repo": str(self.cli_path),
+            "e2e_fix_repo": str(self.e2e_fix_path),
+            "e2e_checkout": str(self.e2e_checkout),
+            "scenario": self.scenario.name,
+        }
+
+
+def _git(repo: Path, *args: str) -> str:
+    from phase4gate.adapters.proc import run_process  # noqa: PLC0415
+    from phase4gate.errors import GitError  # noqa: PLC0415
+
+    result = run_process(["git", "-C", str(repo), *args], timeout=60.0)
+    if not result.ok:
+        msg = f"git {' '.join(args)} failed in {repo}: {result.output_tail.strip()}"
+        raise GitError(msg)
+    return result.output_tail.strip()
+
+
+def _git_show(repo: Path, spec: str) -> str:
+    import subprocess  # noqa: PLC0415
+
+    return subprocess.run(
+        ["git", "-C", str(repo), "show", spec], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
