@@ -144,7 +144,9 @@ class World:
         base_errors = _git_show(self.cli_path, f"{cli.sha('base')}:{_ERRORS_PATH}")
         fixed_errors = base_errors.replace(
             '    return "unknown"\n',
-            '    if code.startswith("sync.event_loop_unavailable"):\n        return "transient"\n    return "unknown"\n',
+            '    if code.startswith("sync.event_loop_unavailable"):\n'
+            '        return "transient"\n'
+            '    return "unknown"\n',
         )
         fix_1182 = commit_files(
             self.cli_path,
