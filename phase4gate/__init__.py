@@ -8,37 +8,38 @@ touch, so ``import phase4gate`` stays cheap for other release tooling.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from phase4gate.errors import (
-    AdapterError,
-    ConfigError,
-    EvidenceError,
-    EvidenceExistsError,
-    ExitCode,
-    GitError,
-    GitHubError,
-    InputError,
-    PackageIndexError,
-    Phase4GateError,
-    ProcessError,
-    SaaSError,
-    UsageError,
-)
-from phase4gate.models import (
-    CanaryRunResult,
-    EvidenceRef,
-    GateReport,
-    Outcome,
-    ScenarioResult,
-    ScenarioStatus,
-    StepOutcome,
-    StepResult,
-    StepStatus,
-    StopKind,
-    parse_cli_version,
-    parse_run_file,
-)
+if TYPE_CHECKING:
+    from phase4gate.errors import (
+        AdapterError,
+        ConfigError,
+        EvidenceError,
+        EvidenceExistsError,
+        ExitCode,
+        GitError,
+        GitHubError,
+        InputError,
+        PackageIndexError,
+        Phase4GateError,
+        ProcessError,
+        SaaSError,
+        UsageError,
+    )
+    from phase4gate.models import (
+        CanaryRunResult,
+        EvidenceRef,
+        GateReport,
+        Outcome,
+        ScenarioResult,
+        ScenarioStatus,
+        StepOutcome,
+        StepResult,
+        StepStatus,
+        StopKind,
+        parse_cli_version,
+        parse_run_file,
+    )
 
 __all__ = [
     "AdapterError",
@@ -71,7 +72,32 @@ __all__ = [
 _LAZY_MODULES = frozenset({"adapters", "checks", "config", "convert", "gate", "sandbox", "steps", "verify"})
 
 
+_ERRORS = frozenset(
+    {
+        "AdapterError",
+        "ConfigError",
+        "EvidenceError",
+        "EvidenceExistsError",
+        "ExitCode",
+        "GitError",
+        "GitHubError",
+        "InputError",
+        "PackageIndexError",
+        "Phase4GateError",
+        "ProcessError",
+        "SaaSError",
+        "UsageError",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - module attribute of any kind
+    # Everything is resolved on first touch (attrs' _make_getattr pattern), so
+    # `phase4gate --help` and `import phase4gate` stay cheap.
+    if name in _ERRORS:
+        return getattr(importlib.import_module("phase4gate.errors"), name)
+    if name in __all__:
+        return getattr(importlib.import_module("phase4gate.models"), name)
     if name in _LAZY_MODULES:
         return importlib.import_module(f"phase4gate.{name}")
     if name == "__version__":
