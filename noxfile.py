@@ -120,8 +120,10 @@ def comments(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
-    """Run the whole gate on the embedded sandbox (pass --scenario NAME for a stop)."""
-    _phase4gate(session, "demo")
+    """Run the whole gate on the embedded sandbox (pass --scenario NAME for a stop, or --scenario list)."""
+    # The fixture canary suites run with this environment's pytest.
+    _install(session, "test")
+    session.run("phase4gate", "demo", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

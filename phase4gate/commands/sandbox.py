@@ -16,17 +16,16 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
 if TYPE_CHECKING:
     from types import FrameType
 
-    from phase4gate.sandbox._server import EmulatorServer
-
 DESCRIPTION = """\
-Run the sandbox world in the foreground: a GitHub REST emulator on 127.0.0.1 (issues
-1141 and 1182 closed by fix commits, e2e#41 and #1038 open).  The first line on stdout
-is JSON with every base URL and the tokens it accepts; stop with Ctrl-C or SIGTERM."""
+Run the sandbox world in the foreground: the GitHub REST emulator (issues 1141 and 1182
+closed by real fix commits, e2e#41 and #1038 open), the package index, the SaaS, and the
+fixture repositories, all on 127.0.0.1.  The first line on stdout is JSON with every base
+URL, path and the tokens it accepts; stop with Ctrl-C or SIGTERM."""
 
 EPILOG = """\
 example:
@@ -34,8 +33,13 @@ example:
   phase4gate sandbox --seed world.json       a declarative GitHub seed (repos, issues, pulls, tokens)
 """
 
+
 # One sandbox emulator: started server, and the keys it adds to the JSON line.
-Started = tuple["EmulatorServer", dict[str, str]]
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+Started = tuple[_Stoppable, dict[str, str]]
 _POLL_SECONDS: Final = 0.2
 
 
@@ -44,8 +48,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         metavar="FILE",
-        help="JSON seed for the GitHub emulator (default: the real gate's world)",
+        help="JSON seed: run only the GitHub emulator with it (default: the whole world)",
     )
+    parser.add_argument(
+        "--scenario", default="green", metavar="NAME", help="build the world of a demo scenario (default: green)"
+    )
+
+
+def _start_world(args: argparse.Namespace) -> Started:
+    """The whole world (repositories, GitHub, index, SaaS) unless --seed asks for GitHub alone."""
+    from phase4gate.sandbox.world import World  # noqa: PLC0415
+
+    world = World(scenario_name=getattr(args, "scenario", None) or "green").start()
+    return world, world.describe()
 
 
 def _start_github(args: argparse.Namespace) -> Started:
@@ -62,7 +77,8 @@ def _start_github(args: argparse.Namespace) -> Started:
 
 
 # (name, starter) in start order; later issues append the index and SaaS emulators here.
-EMULATORS: Final[tuple[tuple[str, Callable[[argparse.Namespace], Started]], ...]] = (("github", _start_github),)
+EMULATORS: Final[tuple[tuple[str, Callable[[argparse.Namespace], Started]], ...]] = (("world", _start_world),)
+SEEDED: Final[tuple[tuple[str, Callable[[argparse.Namespace], Started]], ...]] = (("github", _start_github),)
 
 
 def serve(args: argparse.Namespace, stop: threading.Event, out: TextIO) -> dict[str, str]:
@@ -73,10 +89,10 @@ def serve(args: argparse.Namespace, stop: threading.Event, out: TextIO) -> dict[
     Raises:
         InputError: the ``--seed`` file is unreadable or malformed.
     """
-    started: list[EmulatorServer] = []
+    started: list[_Stoppable] = []
     line: dict[str, str] = {}
     try:
-        for _name, start in EMULATORS:
+        for _name, start in SEEDED if getattr(args, "seed", None) else EMULATORS:
             server, keys = start(args)
             started.append(server)
             line.update(keys)
