@@ -79,6 +79,10 @@ _TEST_EXTRAS: Final = ("test", "tests", "testing")
 _READY: Final = ".phase4gate-ready"
 _EXC_RE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning|Failed|Failure))\b")
 _E_LINE_RE = re.compile(r"^E\s+((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Failed)\b.*)$", re.MULTILINE)
+_SECRET_ENV_RE = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|_KEY$|^AWS_|^GH_|^GITHUB_", re.IGNORECASE)
+_INSTALLER_DROP: Final = frozenset(
+    {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX", "UV_PROJECT_ENVIRONMENT"}
+)
 _PASSTHROUGH_ENV: Final = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "UV_CACHE_DIR", "UV_INDEX_URL")
 
 
@@ -161,6 +165,13 @@ def _env_key(checkout: Path, settings: ProofSettings) -> tuple[str, str]:
     return how, h.hexdigest()
 
 
+def _installer_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment an installer needs (certificates, proxies, uv/pip settings, HOME for uv's cache), no secrets."""
+    env = {k: v for k, v in os.environ.items() if not _SECRET_ENV_RE.search(k) and k not in _INSTALLER_DROP}
+    env.update(extra)
+    return env
+
+
 def _child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in _PASSTHROUGH_ENV if k in os.environ}
     env.update(extra or {})
@@ -196,7 +207,7 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
             log_path.write_text(f"reused test environment {env_dir} ({how}, key {key[:16]})\n", encoding="utf-8")
             return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=True)
         shutil.rmtree(env_dir, ignore_errors=True)
-        base_env = _child_env({"VIRTUAL_ENV": str(env_dir)})
+        base_env = _installer_env({"VIRTUAL_ENV": str(env_dir)})
         timeout = settings.timeout_seconds
         if how == "uv-sync":
             selector = _test_selector(_pyproject(checkout))
