@@ -312,6 +312,8 @@ class World:
             "cli_repo": str(self.cli_path),
             "e2e_fix_repo": str(self.e2e_fix_path),
             "e2e_checkout": str(self.e2e_checkout),
+            "fix_1141": self._fix_for_1141(),
+            "fix_1182": self.commits["cli:fix-1182"],
             "scenario": self.scenario.name,
         }
 

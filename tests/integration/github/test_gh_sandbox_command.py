@@ -20,7 +20,6 @@ from phase4gate.adapters.github import GitHubClient
 from phase4gate.checks.blockers import check_blockers_closed
 from phase4gate.cli import main
 from phase4gate.commands.sandbox import serve
-from phase4gate.sandbox.github_seed import SANDBOX_FIX_COMMITS
 from tests.conftest import HANG_GUARD_SECONDS
 
 EXE = shutil.which("phase4gate")
@@ -41,7 +40,7 @@ def _read_line(proc: subprocess.Popen[str]) -> str:
 def test_sandbox_serves_until_a_signal(
     sig: signal.Signals, seen_tokens: list[str], token_output_allowed: list[bool]
 ) -> None:
-    """The JSON line names a working API URL and token; the signal stops it with exit 0."""
+    """The JSON line names the whole world (GitHub, index, SaaS, repositories); a signal stops it with exit 0."""
     assert EXE, "the phase4gate console script is not installed"
     proc = subprocess.Popen(
         [EXE, "sandbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
@@ -52,7 +51,7 @@ def test_sandbox_serves_until_a_signal(
         client = GitHubClient(line["github"], line["token"], sleep=lambda _s: None)
         snapshot = client.issue("Priivacy-ai/spec-kitty", 1038)
         verdict = check_blockers_closed([client.issue("Priivacy-ai/spec-kitty", n) for n in (1141, 1182)])
-        fix = SANDBOX_FIX_COMMITS[1141]
+        fix = line["fix_1141"]
         contained = client.compare_status("Priivacy-ai/spec-kitty", fix, "v3.2.0rc16")
         rc16 = client.tag_sha("Priivacy-ai/spec-kitty", "v3.2.0rc16")
         proc.send_signal(sig)
@@ -62,6 +61,9 @@ def test_sandbox_serves_until_a_signal(
             proc.kill()
             proc.wait(timeout=HANG_GUARD_SECONDS)
     assert line["github"].startswith("http://127.0.0.1:")
+    assert line["index"].startswith("http://127.0.0.1:")
+    assert line["saas"].startswith("http://127.0.0.1:")
+    assert not Path(line["cli_repo"]).exists(), "the world's temporary repositories outlived it"
     assert line["github"].endswith("/api/v3")
     assert snapshot.state == "open"
     assert verdict.passed
