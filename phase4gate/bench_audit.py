@@ -45,13 +45,13 @@ def _source(n: int, *, fixed: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_bench_repo(path: Path) -> tuple[Path, str]:
-    """Create the synthetic repository; return it and the sha of the big commit."""
+def build_bench_repo(path: Path, *, files: int = FILES) -> tuple[Path, str]:
+    """Create the synthetic repository (*files* modules, 100 changed lines each); return it and the big commit."""
     path.mkdir(parents=True, exist_ok=True)
     subprocess.run(("git", "-C", str(path), "init", "--quiet", "--initial-branch=main"), check=True, timeout=60)
-    base = {f"src/pkg/mod_{n:03d}.py": _source(n, fixed=False) for n in range(FILES)}
+    base = {f"src/pkg/mod_{n:03d}.py": _source(n, fixed=False) for n in range(files)}
     parent = commit_files(path, base, "base", date="2026-05-10T10:00:00+00:00", parent=None)
-    fix = {f"src/pkg/mod_{n:03d}.py": _source(n, fixed=True) for n in range(FILES)}
+    fix = {f"src/pkg/mod_{n:03d}.py": _source(n, fixed=True) for n in range(files)}
     sha = commit_files(path, fix, "big change", date="2026-05-11T10:00:00+00:00", parent=parent)
     return path, sha
 
@@ -78,9 +78,9 @@ def _time(fn: object, *args: object, repeat: int = 3) -> float:
     return best
 
 
-def bench_audit(tmpdir: Path, *, repeat: int = 3) -> dict[str, float]:
+def bench_audit(tmpdir: Path, *, repeat: int = 3, files: int = FILES) -> dict[str, float]:
     """Build the synthetic commit under *tmpdir*; return the best-of-*repeat* seconds of each measure."""
-    repo, sha = build_bench_repo(Path(tmpdir) / "bench-repo")
+    repo, sha = build_bench_repo(Path(tmpdir) / "bench-repo", files=files)
     show = ("git", "-C", str(repo), "show", "--no-color", sha)
     return {
         "ours": _time(_ours, repo, sha, repeat=repeat),
@@ -89,10 +89,10 @@ def bench_audit(tmpdir: Path, *, repeat: int = 3) -> dict[str, float]:
     }
 
 
-def main(tmpdir: Path) -> dict[str, float]:
+def main(tmpdir: Path, *, repeat: int = 3, files: int = FILES) -> dict[str, float]:
     """Run :func:`bench_audit` and print the times and ratios."""
-    result = bench_audit(tmpdir)
-    lines = [f"audit classification, {FILES} files / {FILES * CHANGED_LINES_PER_FILE} changed lines:"]
+    result = bench_audit(tmpdir, repeat=repeat, files=files)
+    lines = [f"audit classification, {files} files / {files * CHANGED_LINES_PER_FILE} changed lines:"]
     lines.extend(f"  {key:<9} {value:8.3f} s" for key, value in result.items())
     lines.append(f"  ours / floor    = {result['ours'] / result['floor']:.2f}x (target <= 1.2x)")
     lines.append(f"  ours / git show = {result['ours'] / result['git_show']:.2f}x")
