@@ -129,3 +129,29 @@ def test_proof_disabled_passes_on_test_backing(run_wp01: RunWp01, audit_world: A
     step, _, _ = run_wp01({1141: commits["substantive"], 1182: commits["substantive"]}, proof=False)
     assert step.status is StepStatus.PASSED
     assert "proof disabled" in step.reason
+
+
+def test_phase4gate_wp_wp01_names_the_logging_only_blocker(
+    audit_world: AuditWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`phase4gate wp WP01` on the sandbox stops (exit 1) on the two-blocker squash and names #1141."""
+    from phase4gate.cli import main
+
+    commits = audit_world.cli.commits
+    seed = default_seed({1141: commits["two-blocker-squash"], 1182: commits["substantive"]})
+    with GitHubEmulator(seed) as gh:
+        config = tmp_path / "gate.toml"
+        config.write_text(
+            f'[github]\napi_url = "{gh.api_url}"\nmax_retries = 0\n\n'
+            f'[audit.checkouts]\n"{CLI_REPO}" = "{audit_world.cli.path}"\n"{E2E_REPO}" = "{audit_world.e2e.path}"\n',
+            encoding="utf-8",
+        )
+        monkeypatch.setenv("GITHUB_TOKEN", gh.token)
+        monkeypatch.setenv("PHASE4GATE_CACHE_DIR", str(audit_world.cache))
+        code = main(["wp", "WP01", "--config", str(config), "--evidence-root", str(tmp_path / "ev")])
+        token = gh.token
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "WP01 stopped: #1141" in captured.err
+    assert "logging-only" in captured.err
+    assert token not in captured.out + captured.err
