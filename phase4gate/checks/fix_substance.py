@@ -614,13 +614,13 @@ def find_callers(sources: Mapping[str, str], symbols: Iterable[str]) -> tuple[st
 
 
 def _symbol_in_focus(sym: ChangedSymbol, focus: Focus, callers: frozenset[str]) -> bool:
-    for s in focus.symbols:
-        if (
-            sym.qualname == s
-            or sym.qualname.endswith("." + s)
-            or (sym.name == s.rsplit(".", 1)[-1] and "." in s and sym.qualname.endswith(s))
-        ):
-            return True
+    """A focus symbol matches its qualified name at any nesting (``queue_event`` or ``OfflineQueue.queue_event``).
+
+    Functions nested inside a focus symbol belong to it; so do the direct callers in *callers*.
+    """
+    q = f".{sym.qualname}."
+    if any(f".{s}." in q for s in focus.symbols):
+        return True
     return f"{sym.path}:{sym.qualname}" in callers
 
 

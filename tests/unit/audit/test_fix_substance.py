@@ -389,3 +389,15 @@ def test_attribute_error_on_an_old_name_proves() -> None:
         [proof("passed", "failed", "AttributeError", "AttributeError: no attribute 'old'")], frozenset()
     )
     assert judged.verdict is Verdict.SUBSTANTIVE
+
+
+@pytest.mark.parametrize("symbol", ["queue_event", "OfflineQueue.queue_event"])
+def test_focus_symbol_matches_at_any_depth(symbol: str) -> None:
+    """A bare or qualified focus symbol matches the method, and functions nested in it; not other methods."""
+    before = "class OfflineQueue:\n    def queue_event(self):\n        def inner():\n            return 1\n        return inner\n\n    def peek(self):\n        return 1\n"
+    after = before.replace("return 1\n        return inner", "return 2\n        return inner").replace(
+        "def peek(self):\n        return 1", "def peek(self):\n        return 3"
+    )
+    c = audit_fix_substance([FileChange("src/q.py", before, after)], focus=Focus(symbols=(symbol,)))
+    focus = {s.qualname: s.in_focus for s in c.changed_symbols}
+    assert focus == {"OfflineQueue.queue_event.inner": True, "OfflineQueue.peek": False}
