@@ -273,8 +273,9 @@ class World:
     # ------------------------------------------------------------------ configuration
 
     def config(self, evidence_root: Path | None = None) -> GateConfig:
-        """Return the gate configuration pointing at this world."""
+        """Return the gate configuration pointing at this world (evidence under *evidence_root*)."""
         root = evidence_root or self.evidence_root
+        self.evidence_root = root  # the redeploy watcher looks here
         return GateConfig(
             github=GitHubConfig(
                 api_url=self.github.api_url,

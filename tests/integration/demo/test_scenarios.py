@@ -1,0 +1,64 @@
+"""Every demo scenario, through the real engine, emulators, repositories and subprocesses.
+
+Each asserts where the gate stops and how (the plan's stop condition, waiting or
+failed), that no WP ran past the stop, that the evidence verifies, that the gate sent
+the SaaS nothing but GETs, and that no token reached the evidence.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from phase4gate.gate import Gate
+from phase4gate.models import StepStatus
+from phase4gate.sandbox.world import SCENARIOS, World
+from phase4gate.verify import verify_run
+
+GATE_AGENT = "phase4gate/"
+
+
+def _token_free(root: Path, tokens: list[str]) -> list[str]:
+    hits: list[str] = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits.extend(f"{path}: {t[:8]}..." for t in tokens if t.encode() in data)
+    return hits
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_scenario_ends_where_it_should(scenario: object, tmp_path: Path) -> None:
+    """The gate ends green or on exactly the scenario's stop, with intact evidence."""
+    from phase4gate.sandbox.world import Scenario
+
+    assert isinstance(scenario, Scenario)
+    with World(tmp_path / "world", scenario.name) as world:
+        gate = Gate(world.config(tmp_path / "evidence"), environ=world.environ(dict(os.environ)))
+        report = gate.run()
+        saas_methods = {
+            r.method for r in world.saas.requests if (r.headers.get("User-Agent") or "").startswith(GATE_AGENT)
+        }
+        e41 = world.github.state.issue("Priivacy-ai/spec-kitty-end-to-end-testing", 41)
+        tracker = world.github.state.issue("Priivacy-ai/spec-kitty", 1038)
+        tokens = [world.github.token, world.github.read_only_token]
+    statuses = {s.wp: s for s in report.steps}
+    if scenario.wp is None:
+        assert report.verdict is StepStatus.PASSED, [(s.wp, s.reason) for s in report.steps]
+        assert e41.state == "closed"
+    else:
+        stop = statuses[scenario.wp]
+        assert stop.status is StepStatus.STOPPED, (stop.status, stop.reason)
+        assert stop.stop_kind is not None
+        assert stop.stop_kind.value == scenario.kind, stop.reason
+        later = [s for s in report.steps if s.wp > scenario.wp and s.wp != "WP03"]
+        assert all(s.status is StepStatus.SKIPPED for s in later), [(s.wp, s.status) for s in later]
+        assert report.exit_code == 1
+        assert e41.state == "open"
+    assert tracker.state == "open"
+    assert saas_methods <= {"GET"}, saas_methods
+    findings = verify_run(gate.run_dir)
+    assert findings.ok, findings.render()
+    assert _token_free(tmp_path / "evidence", tokens) == []
