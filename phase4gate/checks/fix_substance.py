@@ -253,6 +253,8 @@ class _Observer:
 
     @staticmethod
     def _pure(node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant | ast.Name):
+            return True  # the common case, without a walk
         for sub in ast.walk(node):
             if isinstance(sub, ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom | ast.Lambda):
                 return False
@@ -542,11 +544,10 @@ def classify_file(change: FileChange, options: AuditOptions = AuditOptions()) ->
             symbols.append(ChangedSymbol(path, q, "added", start, end, behavioural=True))
             continue
         behavioural = a.keys.get(q) != b.keys.get(q)
-        same_text = a.text(q) == b.text(q)
-        if behavioural and same_text and a.children.get(q) != b.children.get(q):
+        if behavioural and a.children.get(q) != b.children.get(q) and a.text(q) == b.text(q):
             # Only nested definitions were added or removed; they are reported themselves.
             continue
-        if behavioural or not same_text:
+        if behavioural or a.text(q) != b.text(q):
             symbols.append(ChangedSymbol(path, q, "modified", start, end, behavioural=behavioural))
     if any(s.behavioural for s in symbols):
         kind = FileKind.BEHAVIOURAL
