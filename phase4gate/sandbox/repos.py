@@ -28,10 +28,12 @@ from phase4gate.errors import GitError, ProcessError
 __all__ = [
     "CLI_VARIANTS",
     "EXCLUDE_NEWER",
+    "SCENARIO_FIXES",
     "CliRepo",
     "build_cli_repo",
     "build_e2e_fix_repo",
     "commit_files",
+    "scenario_fixes",
 ]
 
 EXCLUDE_NEWER: Final = "2026-05-01T00:00:00Z"
@@ -580,8 +582,26 @@ CLI_VARIANTS: Final[dict[str, tuple[dict[str, str | None], str]]] = {
     "focus-untouched": (
         {"src/specify_cli/sync/errors.py": _ERRORS_FIXED, "tests/sync/test_errors.py": _TEST_ERRORS_FORBIDDEN},
         "Classify FORBIDDEN_KEY details\n\nCloses #1141",
+    ),  # #1182's own fix (no focus configured for #1182: the whole commit is judged and proven).
+    "fix-1182": (
+        {"src/specify_cli/sync/errors.py": _ERRORS_FIXED, "tests/sync/test_errors.py": _TEST_ERRORS_FORBIDDEN},
+        "Classify sync errors that carry a detail\n\nCloses #1182",
     ),
 }
+
+# Demo scenario -> which variant closes which blocker (issue 16's world links them in the GitHub seed).
+SCENARIO_FIXES: Final[dict[str, dict[int, str]]] = {
+    "green": {1141: "substantive", 1182: "fix-1182"},
+    "logging-only-fix": {1141: "logging-only", 1182: "fix-1182"},
+    "two-blocker-squash": {1141: "two-blocker-squash", 1182: "fix-1182"},
+    "test-not-proving": {1141: "test-passes-without-fix", 1182: "fix-1182"},
+    "missing-name-proof": {1141: "substantive", 1182: "missing-name"},
+}
+
+
+def scenario_fixes(repo: CliRepo, scenario: str) -> dict[int, str]:
+    """Return blocker number -> fix sha for a demo *scenario* (``green`` for every other scenario)."""
+    return {n: repo.commits[name] for n, name in SCENARIO_FIXES.get(scenario, SCENARIO_FIXES["green"]).items()}
 
 
 def build_cli_repo(path: Path) -> CliRepo:

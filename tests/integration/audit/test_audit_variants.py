@@ -8,6 +8,7 @@ import pytest
 
 from phase4gate.adapters.proof import AuditResult, audit_commit
 from phase4gate.checks.fix_substance import FileKind, Focus, TestOutcome, Verdict
+from phase4gate.sandbox.repos import scenario_fixes
 from tests.integration.audit.conftest import FOCUS_1141, AuditWorld
 
 
@@ -206,3 +207,30 @@ def test_json_shape(audit_world: AuditWorld, tmp_path: Path) -> None:
             "judgement": "proves",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "verdicts"),
+    [
+        ("green", {1141: Verdict.SUBSTANTIVE, 1182: Verdict.SUBSTANTIVE}),
+        ("logging-only-fix", {1141: Verdict.LOGGING_ONLY, 1182: Verdict.SUBSTANTIVE}),
+        ("two-blocker-squash", {1141: Verdict.LOGGING_ONLY, 1182: Verdict.SUBSTANTIVE}),
+        ("test-not-proving", {1141: Verdict.TEST_PASSES_WITHOUT_FIX, 1182: Verdict.SUBSTANTIVE}),
+        ("missing-name-proof", {1141: Verdict.SUBSTANTIVE, 1182: Verdict.PROOF_ONLY_MISSING_NAME}),
+        ("saas-not-ready", {1141: Verdict.SUBSTANTIVE, 1182: Verdict.SUBSTANTIVE}),
+    ],
+)
+def test_scenario_fixes(audit_world: AuditWorld, tmp_path: Path, scenario: str, verdicts: dict[int, Verdict]) -> None:
+    """Each demo scenario's blocker fixes audit to the verdict the scenario is about (#1182 has no focus)."""
+    fixes = scenario_fixes(audit_world.cli, scenario)
+    got = {
+        n: audit_commit(
+            audit_world.cli.path,
+            sha,
+            focus=FOCUS_1141 if n == 1141 else Focus(),
+            proof=audit_world.proof(),
+            work_dir=tmp_path / str(n),
+        ).verdict
+        for n, sha in fixes.items()
+    }
+    assert got == verdicts
