@@ -194,6 +194,14 @@ def _run_build(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: P
 def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> TestEnv:
     """Build (or reuse) the test environment for *checkout*; return its interpreter.
 
+    ``uv.lock`` present: ``uv sync --frozen --no-install-project`` with the
+    project's ``test`` extra or dependency group (the project itself is put on
+    ``PYTHONPATH`` from each worktree).  No lock: ``uv venv`` then
+    ``uv pip install -e .[test]``.  ``install_command`` (from ``audit.install_command``)
+    replaces the install step; ``{python}`` and ``{env}`` in it are the new
+    environment's interpreter and folder.  Installers see certificates, proxies
+    and uv/pip settings from the environment, never a variable that looks secret.
+
     Raises:
         ProcessError: the environment could not be built (exit 3, never a pass).
     """
