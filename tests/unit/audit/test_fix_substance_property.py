@@ -47,7 +47,9 @@ def log_positions(n: int) -> st.SearchStrategy[dict[int, str]]:
 
 
 @given(data=st.data(), stmts=program)
-def test_adding_or_removing_only_logging_is_never_behavioural(data: st.DataObject, stmts: list[tuple[int, str, int]]) -> None:
+def test_adding_or_removing_only_logging_is_never_behavioural(
+    data: st.DataObject, stmts: list[tuple[int, str, int]]
+) -> None:
     """Logging calls added or removed anywhere (function or module) never make a diff behavioural."""
     before = render(stmts, data.draw(log_positions(len(stmts))), data.draw(st.booleans()))
     after = render(stmts, data.draw(log_positions(len(stmts))), data.draw(st.booleans()))
@@ -58,7 +60,9 @@ def test_adding_or_removing_only_logging_is_never_behavioural(data: st.DataObjec
 
 
 @given(data=st.data(), stmts=program)
-def test_changing_any_non_logging_expression_is_behavioural(data: st.DataObject, stmts: list[tuple[int, str, int]]) -> None:
+def test_changing_any_non_logging_expression_is_behavioural(
+    data: st.DataObject, stmts: list[tuple[int, str, int]]
+) -> None:
     """Changing one statement's operator or constant is behavioural, whatever logging surrounds it."""
     i = data.draw(st.integers(0, len(stmts) - 1))
     src, op, const = stmts[i]
