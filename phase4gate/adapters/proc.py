@@ -24,13 +24,21 @@ from attrs import frozen
 
 from phase4gate.errors import ProcessError, redact
 
-__all__ = ["SHUTDOWN_GRACE_SECONDS", "ProcResult", "run_process", "terminate_all"]
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "ProcResult", "child_seconds", "run_process", "terminate_all"]
 
 SHUTDOWN_GRACE_SECONDS: Final = 3.0
 _TAIL_LINES: Final = 200
 # Live children, so an interrupt of the gate (Ctrl-C in the main thread) can end them all.
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
+# Wall time spent in children, for the gate-overhead benchmark.
+_CHILD_SECONDS = [0.0]
+
+
+def child_seconds() -> float:
+    """Return the total wall time of every child run through :func:`run_process` so far."""
+    with _LIVE_LOCK:
+        return _CHILD_SECONDS[0]
 
 
 def terminate_all(grace: float = SHUTDOWN_GRACE_SECONDS) -> int:
@@ -163,10 +171,13 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
         if log is not None:
             log.close()
     assert proc is not None  # noqa: S101 - Popen either returned or raised
+    duration = time.monotonic() - start
+    with _LIVE_LOCK:
+        _CHILD_SECONDS[0] += duration
     return ProcResult(
         argv=args,
         returncode=proc.returncode if proc.returncode is not None else -signal.SIGKILL,
-        duration_seconds=time.monotonic() - start,
+        duration_seconds=duration,
         timed_out=timed_out,
         output_tail="".join(tail),
         log_path=log_path,
