@@ -216,6 +216,11 @@ def test_install_command_and_pytest_hang_guard(tmp_path: Path, audit_world: Audi
     """The configured install command builds the env (placeholders filled); a hung test run is ended and reported."""
     repo = project(tmp_path / "p", test_body="import time; time.sleep(600)")
     uv_pip = ("uv", "pip", "install", "--quiet", "--python", "{python}", "pytest")
+    settings = ProofSettings(cache_dir=audit_world.cache / "envs", install_command=uv_pip, timeout_seconds=120)
+    env = build_env(repo, settings, log_path=tmp_path / "build.log")
+    assert env.how == "install-command"
+    assert (env.python.parent / "pytest").exists()
+    # The same key reuses the environment; only the (hung) test run meets the short timeout.
     settings = ProofSettings(cache_dir=audit_world.cache / "envs", install_command=uv_pip, timeout_seconds=5)
     sha = git.resolve(repo, "HEAD")
     with pytest.raises(ProcessError, match="did not finish within 5s"):
