@@ -337,8 +337,8 @@ class Publisher:
         if before.state == "closed":
             self._say(f"{result.issue} is already closed; nothing sent")
             return CloseResult(repo, number, "closed", sent=False)
-        self._write(f"{result.issue} close", lambda: self.client.close_issue(repo, number, "completed"))
-        after = self.client.issue(repo, number)
+        # The PATCH answer is the issue as GitHub now has it: no second read needed.
+        after = self._write(f"{result.issue} close", lambda: self.client.close_issue(repo, number, "completed"))
         if after.state != "closed":
             msg = f"{result.issue} is {after.state!r} after closing it"
             raise ReadBackError(msg)
