@@ -51,6 +51,7 @@ from phase4gate.checks.fix_substance import (
     classify_file,
     find_callers,
     judge_proof,
+    without_fix_source,
 )
 from phase4gate.errors import ProcessError
 
@@ -385,18 +386,23 @@ def parse_junit(xml_text: str, ids: Sequence[str]) -> dict[str, tuple[TestOutcom
     return out
 
 
-def _restore(tree: Path, changes: Sequence[FileChange], restore_paths: Sequence[str]) -> None:
+def _restore(tree: Path, changes: Sequence[FileChange], restore_paths: Sequence[str], options: AuditOptions) -> None:
+    """Take the fix's behavioural code out of *tree*: changed functions back to the parent, logging kept."""
     by_path = {c.path: c for c in changes}
     for rel in restore_paths:
         change = by_path[rel]
-        targets = [rel] + ([change.old_path] if change.old_path and change.old_path != rel else [])
-        for target_rel in targets:
-            target = tree / target_rel
-            if change.before is None:
-                target.unlink(missing_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(change.before, encoding="utf-8")
+        text = without_fix_source(change, options)
+        target = tree / rel
+        if text is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        if change.old_path and change.old_path != rel and change.before is not None:
+            # A moved module also comes back at its old path, so the parent's importers still import.
+            old = tree / change.old_path
+            old.parent.mkdir(parents=True, exist_ok=True)
+            old.write_text(change.before, encoding="utf-8")
 
 
 def _pythonpath(tree: Path) -> str:
@@ -449,6 +455,7 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
     *,
     settings: ProofSettings,
     work_dir: Path,
+    options: AuditOptions = AuditOptions(),  # noqa: B008 - frozen value
 ) -> ProofRun:
     """Run *test_ids* with the fix and without it; return each test's two outcomes and the logs.
 
@@ -464,7 +471,7 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
     try:
         git.add_worktree(repo, fix_sha, with_tree)
         git.add_worktree(repo, fix_sha, without_tree)
-        _restore(without_tree, changes, restore_paths)
+        _restore(without_tree, changes, restore_paths, options)
         env = build_env(with_tree, settings, log_path=logs / "env-build.log")
         results: dict[str, dict[str, tuple[TestOutcome, str | None, str | None]]] = {}
         command: tuple[str, ...] = ()
@@ -664,6 +671,8 @@ def audit_commit(  # noqa: PLR0913 - the audit's inputs
         raise ProcessError(msg)
     if not c.test_ids:
         return AuditResult(repo, info.sha, base, c, Verdict.NO_TEST, "no new or changed test function to run")
-    run = run_proof(repo, info.sha, changes, c.restore_paths, c.test_ids, settings=proof, work_dir=work_dir)
+    run = run_proof(
+        repo, info.sha, changes, c.restore_paths, c.test_ids, settings=proof, work_dir=work_dir, options=options
+    )
     judgement = judge_proof(run.tests, added_names(changes))
     return AuditResult(repo, info.sha, base, c, judgement.verdict, judgement.reason, proof=run, judgement=judgement)

@@ -47,6 +47,7 @@ __all__ = [
     "missing_name",
     "module_name",
     "parse_closes",
+    "without_fix_source",
 ]
 
 DEFAULT_LOGGING_NAMES: Final = ("logger", "logging", "log", "_log", "_logger", "LOGGER", "LOG")
@@ -558,6 +559,68 @@ def classify_file(change: FileChange, options: AuditOptions = AuditOptions()) ->
     return FileReport(path, change.status, kind, old_path=change.old_path, symbols=tuple(symbols))
 
 
+def _def_nodes(tree: ast.Module) -> dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]]:
+    out: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]] = {}
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for name in _BODIES:
+            for stmt in getattr(node, name, None) or ():
+                if isinstance(stmt, _Def):
+                    q = f"{prefix}{stmt.name}"
+                    out.setdefault(q, []).append(stmt)
+                    walk(stmt, f"{q}.")
+                elif isinstance(stmt, _COMPOUND):
+                    walk(stmt, prefix)
+
+    walk(tree, "")
+    return out
+
+
+def _span(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[int, int]:
+    return min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or node.lineno
+
+
+def without_fix_source(change: FileChange, options: AuditOptions = AuditOptions()) -> str | None:
+    """Return the file as the proof's "without the fix" tree holds it (``None``: the file did not exist).
+
+    Each function whose code the fix changed goes back to the parent's version;
+    functions changed only by logging or docstrings, and a new module-level
+    logger, stay as at the fix, so a test asserting a new log line there does not
+    flip.  When the behavioural change is not inside functions (module-level
+    statements, class bodies, added or deleted definitions) the whole parent
+    file is used.
+    """
+    if change.before is None or change.after is None:
+        return change.before
+    report = classify_file(change, options)
+    behavioural = [s for s in report.symbols if s.behavioural]
+    if report.kind is not FileKind.BEHAVIOURAL or any(
+        s.change != "modified" or s.qualname == "<module>" for s in behavioural
+    ):
+        return change.before
+    before_defs = _def_nodes(ast.parse(change.before))
+    after_defs = _def_nodes(ast.parse(change.after))
+    names = {s.qualname for s in behavioural}
+    outer = sorted(q for q in names if not any(q.startswith(f"{o}.") for o in names))
+    edits: list[tuple[int, int, list[str]]] = []
+    before_lines = change.before.splitlines(keepends=True)
+    for q in outer:
+        a, b = after_defs.get(q, []), before_defs.get(q, [])
+        if len(a) != 1 or len(b) != 1 or isinstance(a[0], ast.ClassDef) or isinstance(b[0], ast.ClassDef):
+            return change.before
+        (a0, a1), (b0, b1) = _span(a[0]), _span(b[0])
+        edits.append((a0, a1, before_lines[b0 - 1 : b1]))
+    lines = change.after.splitlines(keepends=True)
+    for a0, a1, replacement in sorted(edits, reverse=True):
+        lines[a0 - 1 : a1] = replacement
+    text = "".join(lines)
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):  # pragma: no cover - a splice of whole definitions parses
+        return change.before
+    return text
+
+
 # --------------------------------------------------------------------------- focus and callers
 
 
@@ -806,14 +869,15 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
         return Classification(verdict, reason, notes=tuple(notes), **base)  # type: ignore[arg-type]
     changed = [s for r in behavioural for s in r.symbols if s.behavioural]
     names = {s.name for s in changed if s.qualname != "<module>"}
-    names |= {
-        module_name(r.path).rsplit(".", 1)[-1]
+    # A module-level, added, moved or unanalysed change is referenced by importing its module.
+    whole = [
+        r
         for r in behavioural
-        if any(s.qualname == "<module>" for s in r.symbols)
+        if any(s.qualname == "<module>" and s.behavioural for s in r.symbols)
         or r.kind is FileKind.NOT_ANALYSED
         or r.status in {"added", "renamed"}
-    }
-    names |= {module_name(r.path) for r in behavioural}
+    ]
+    names |= {module_name(r.path).rsplit(".", 1)[-1] for r in whole} | {module_name(r.path) for r in whole}
     restore = tuple(r.path for r in behavioural if r.kind is FileKind.BEHAVIOURAL)
     tests = [
         (ch, r) for ch, r in zip(changes, reports, strict=True) if r.kind is FileKind.TEST and ch.after is not None

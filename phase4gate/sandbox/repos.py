@@ -589,6 +589,32 @@ CLI_VARIANTS: Final[dict[str, tuple[dict[str, str | None], str]]] = {
     ),
 }
 
+# The fix plus a new log line in peek(), "proven" only by a caplog test of that line: the proof
+# keeps logging-only functions as at the fix, so the test passes both ways.
+CLI_VARIANTS["caplog-only-proof"] = (
+    {
+        _Q: _with_logger(_QUEUE_FIXED).replace(
+            '        """Return the newest pending event."""\n',
+            '        """Return the newest pending event."""\n'
+            '        logger.debug("peek over %d rows", len(self._rows))\n',
+        ),
+        "tests/sync/test_queue_peek_log.py": """\
+import logging
+
+from specify_cli.sync.queue import OfflineQueue
+
+
+def test_queue_event_then_peek_logs(caplog):
+    queue = OfflineQueue()
+    queue.queue_event({"aggregate_id": "WP01", "from": "a", "to": "b"})
+    with caplog.at_level(logging.DEBUG, logger="specify_cli.sync.queue"):
+        queue.peek()
+    assert "peek over 1 rows" in caplog.text
+""",
+    },
+    "Keep every queued event; log peeks\n\nCloses #1141",
+)
+
 # Demo scenario -> which variant closes which blocker (issue 16's world links them in the GitHub seed).
 SCENARIO_FIXES: Final[dict[str, dict[int, str]]] = {
     "green": {1141: "substantive", 1182: "fix-1182"},

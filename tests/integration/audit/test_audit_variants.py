@@ -234,3 +234,10 @@ def test_scenario_fixes(audit_world: AuditWorld, tmp_path: Path, scenario: str, 
         for n, sha in fixes.items()
     }
     assert got == verdicts
+
+
+def test_caplog_test_of_a_logging_only_function_does_not_prove(audit_world: AuditWorld, tmp_path: Path) -> None:
+    """Without the fix only queue_event goes back to the parent; peek()'s new log line stays, so its test never flips."""
+    result = audit(audit_world, "caplog-only-proof", tmp_path)
+    assert result.verdict is Verdict.TEST_PASSES_WITHOUT_FIX
+    assert outcomes(result) == [("test_queue_event_then_peek_logs", "passed", "passed", None)]

@@ -24,6 +24,7 @@ from phase4gate.checks.fix_substance import (
     missing_name,
     module_name,
     parse_closes,
+    without_fix_source,
 )
 
 BASE = textwrap.dedent(
@@ -401,3 +402,35 @@ def test_focus_symbol_matches_at_any_depth(symbol: str) -> None:
     c = audit_fix_substance([FileChange("src/q.py", before, after)], focus=Focus(symbols=(symbol,)))
     focus = {s.qualname: s.in_focus for s in c.changed_symbols}
     assert focus == {"OfflineQueue.queue_event.inner": True, "OfflineQueue.peek": False}
+
+
+def test_without_fix_source_reverts_behavioural_functions_only() -> None:
+    """Changed functions go back to the parent; logging-only functions and a new logger stay as at the fix."""
+    before = "def fix(q):\n    return q[0]\n\n\ndef peek(q):\n    return q\n"
+    after = "import logging\nlogger = logging.getLogger(__name__)\n\n\ndef fix(q):\n    return q[-1]\n\n\ndef peek(q):\n    logger.debug('peek')\n    return q\n"
+    out = without_fix_source(FileChange("src/q.py", before, after))
+    assert (
+        out
+        == "import logging\nlogger = logging.getLogger(__name__)\n\n\ndef fix(q):\n    return q[0]\n\n\ndef peek(q):\n    logger.debug('peek')\n    return q\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("x = 1\n", "x = 2\n", "x = 1\n"),
+        (
+            "def f():\n    return 1\n",
+            "def f():\n    return 1\n\n\ndef g():\n    return 2\n",
+            "def f():\n    return 1\n",
+        ),
+        ("class C:\n    a = 1\n", "class C:\n    a = 2\n", "class C:\n    a = 1\n"),
+        (None, "x = 1\n", None),
+        ("x = 1\n", None, "x = 1\n"),
+    ],
+)
+def test_without_fix_source_falls_back_to_the_parent(
+    before: str | None, after: str | None, expected: str | None
+) -> None:
+    """Module-level, class-body, added/deleted definitions and added/deleted files: the whole parent file."""
+    assert without_fix_source(FileChange("src/q.py", before, after)) == expected
