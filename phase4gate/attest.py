@@ -11,13 +11,10 @@ the manifest: it is rewritten atomically at the end of each invocation and
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Final
 
-from phase4gate.adapters.store import read_manifest
-from phase4gate.errors import EvidenceError
+from phase4gate.adapters.store import read_manifest, replace_projection
 from phase4gate.models import GateReport, parse_run_file, run_number_from_filename
 
 __all__ = [
@@ -109,18 +106,7 @@ def write_statement(run_dir: Path, report: GateReport) -> Path:
         EvidenceError: it could not be written.
     """
     target = run_dir / ATTESTATION_NAME
-    text = json.dumps(build_statement(run_dir, report), indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".attest-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        msg = f"cannot write {ATTESTATION_NAME}: {exc.strerror}"
-        raise EvidenceError(msg, path=str(target)) from None
+    replace_projection(target, json.dumps(build_statement(run_dir, report), indent=2, sort_keys=True) + "\n")
     return target
 
 

@@ -30,7 +30,6 @@ import attrs
 from attrs import field, frozen
 
 from phase4gate.errors import (
-    EvidenceError,
     InputError,
     NotImplementedStepError,
     Phase4GateError,
@@ -602,23 +601,11 @@ def write_report_files(run_dir: Path, report: GateReport) -> None:
     re-derives it), so it is replaced atomically on each invocation rather than
     being write-once evidence; ``phase4gate verify`` checks it against the journal.
     """
-    import os  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
-
     from phase4gate import convert  # noqa: PLC0415
+    from phase4gate.adapters.store import replace_projection  # noqa: PLC0415
 
-    for name, text in (("report.json", convert.dumps(report)), ("report.md", render_report_markdown(report))):
-        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".report-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, run_dir / name)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            msg = f"cannot write {name}: {exc.strerror}"
-            raise EvidenceError(msg, path=str(run_dir / name)) from None
+    replace_projection(run_dir / "report.json", convert.dumps(report))
+    replace_projection(run_dir / "report.md", render_report_markdown(report))
 
 
 def evidence_refs(*refs: EvidenceRef | Iterable[EvidenceRef]) -> tuple[EvidenceRef, ...]:

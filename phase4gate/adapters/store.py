@@ -37,6 +37,7 @@ __all__ = [
     "EvidenceStore",
     "VerifyResult",
     "read_manifest",
+    "replace_projection",
     "reserve_attempt",
     "sha256_bytes",
     "sha256_file",
@@ -221,6 +222,30 @@ class EvidenceStore:
         except OSError as exc:
             msg = f"cannot append to {name}: {exc.strerror}"
             raise EvidenceError(msg, path=str(path)) from None
+
+
+def replace_projection(path: Path, text: str) -> None:
+    """Atomically replace *path* with *text* (temp file, fsync, ``os.replace``).
+
+    Only for projections of the journal (report, attestation), which are re-derived
+    on every invocation; evidence goes through :class:`EvidenceStore` and is never replaced.
+
+    Raises:
+        EvidenceError: it could not be written.
+    """
+    import tempfile  # noqa: PLC0415
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TMP_PREFIX}projection-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        msg = f"cannot write {path.name}: {exc.strerror}"
+        raise EvidenceError(msg, path=str(path)) from None
 
 
 def read_manifest(root: Path) -> dict[str, str]:
