@@ -7,6 +7,7 @@ passed on, e.g. ``nox -s canary_four_run -- --resume latest``.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -37,7 +38,9 @@ def tests(session: nox.Session) -> None:
     _install(session, "test")
     if shutil.which("git") is None:
         session.error("git is required by the tests")
-    # pytest-cov measures subprocesses too and enforces fail_under from pyproject.toml.
+    # pytest-cov measures subprocesses too (coverage's patch = ["subprocess"]) and enforces
+    # fail_under from pyproject.toml; children started in other folders write their data here.
+    session.env["PHASE4GATE_COVERAGE_DIR"] = str(Path.cwd())
     session.run("pytest", "-m", "not network", "--cov=phase4gate", "--cov-report=term", "-q", *session.posargs)
 
 
