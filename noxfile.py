@@ -24,7 +24,8 @@ def _install(session: nox.Session, *groups: str) -> None:
     deps: list[str] = []
     for group in groups:
         deps.extend(nox.project.dependency_groups(PYPROJECT, group))
-    session.install("-e", ".", *deps)
+    # pip: with no index configured, WP02 asks pip (in a child process) for its default index.
+    session.install("-e", ".", "pip", *deps)
 
 
 def _phase4gate(session: nox.Session, *args: str) -> None:
