@@ -56,8 +56,11 @@ try:
     from pip._internal.configuration import Configuration
     c = Configuration(isolated=False)
     c.load()
-    found = dict(c.items())
-    url = found.get("install.index-url") or found.get("global.index-url") or found.get(":env:.index-url")
+    found = {}
+    for key, value in c.items():
+        # pip < 26 yields key -> value; pip 26 yields file -> {key: value}.
+        found.update(value if isinstance(value, dict) else {key: value})
+    url = found.get(":env:.index-url") or found.get("install.index-url") or found.get("global.index-url")
 except Exception:
     url = None
 if not url:
