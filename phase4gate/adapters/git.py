@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
 from attrs import frozen
 
+from phase4gate.adapters.proc import record_child
 from phase4gate.checks.fix_substance import FileChange
 from phase4gate.errors import GitError
 
@@ -61,12 +63,15 @@ def _git(
     repo: Path, *args: str, input_bytes: bytes | None = None, timeout: float = GIT_TIMEOUT_SECONDS, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
     argv = ("git", "-C", str(repo), *args)
+    start = time.monotonic()
     try:
         proc = subprocess.run(argv, input=input_bytes, capture_output=True, timeout=timeout, env=_env(), check=False)
     except subprocess.TimeoutExpired:
         raise GitError(f"{repo}: `git {' '.join(args[:3])}` did not finish within {timeout:.0f}s") from None
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}", hint="install git") from None
+    finally:
+        record_child(time.monotonic() - start)
     if check and proc.returncode != 0:
         err = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
         raise GitError(f"{repo}: `git {' '.join(args[:3])}` failed: {err[-1] if err else proc.returncode}")

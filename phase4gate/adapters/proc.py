@@ -24,7 +24,7 @@ from attrs import frozen
 
 from phase4gate.errors import ProcessError, redact
 
-__all__ = ["SHUTDOWN_GRACE_SECONDS", "ProcResult", "child_seconds", "run_process", "terminate_all"]
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "ProcResult", "child_seconds", "record_child", "run_process", "terminate_all"]
 
 SHUTDOWN_GRACE_SECONDS: Final = 3.0
 _TAIL_LINES: Final = 200
@@ -36,9 +36,15 @@ _CHILD_SECONDS = [0.0]
 
 
 def child_seconds() -> float:
-    """Return the total wall time of every child run through :func:`run_process` so far."""
+    """Return the total wall time of every child run so far (see :func:`record_child`)."""
     with _LIVE_LOCK:
         return _CHILD_SECONDS[0]
+
+
+def record_child(seconds: float) -> None:
+    """Add a child's wall time run outside :func:`run_process` (short git calls) to the total."""
+    with _LIVE_LOCK:
+        _CHILD_SECONDS[0] += seconds
 
 
 def terminate_all(grace: float = SHUTDOWN_GRACE_SECONDS) -> int:
@@ -172,8 +178,7 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
             log.close()
     assert proc is not None  # noqa: S101 - Popen either returned or raised
     duration = time.monotonic() - start
-    with _LIVE_LOCK:
-        _CHILD_SECONDS[0] += duration
+    record_child(duration)
     return ProcResult(
         argv=args,
         returncode=proc.returncode if proc.returncode is not None else -signal.SIGKILL,
