@@ -156,6 +156,15 @@ def run(ctx: StepContext) -> StepOutcome:
     config = ctx.config
     facts = passed_facts(ctx.results)
     attempt = facts.get("WP05", {}).get("attempt_dir")
+    if ctx.dry_run and not attempt:
+        # A dry WP05 ran no canary: there is nothing to bundle or render, only to describe.
+        repo, number = e2e_issue(config)
+        close = (
+            " and close it (state_reason completed) after reading the comment back" if config.comments.e2e.close else ""
+        )
+        plan = f"bundle WP05's attempt folder, render the e2e-41 comment, post or update it on {repo}#{number}{close}"
+        ctx.note(f"dry run: would {plan}")
+        return StepOutcome.passed(f"dry run: would {plan}; nothing written")
     if not isinstance(attempt, str) or not attempt:
         return _refused(
             CommentRenderError("e2e-41", [("attempt_dir", "missing; expected from WP05 fact 'attempt_dir'")])

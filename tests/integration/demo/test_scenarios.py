@@ -63,3 +63,18 @@ def test_scenario_ends_where_it_should(scenario: object, tmp_path: Path) -> None
     findings = verify_run(gate.run_dir)
     assert findings.ok, findings.render()
     assert _token_free(tmp_path / "evidence", tokens) == []
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    """--dry-run on the green world: every WP says what it would do; no GitHub write, no install, no canary run."""
+    with World(tmp_path / "world") as world:
+        gate = Gate(world.config(tmp_path / "evidence"), environ=world.environ(dict(os.environ)), dry_run=True)
+        report = gate.run()
+        writes = world.github.writes()
+        runs = list(world.e2e_checkout.glob("artifacts/sync_identity_boundary/runs/*.json"))
+    assert report.dry_run
+    assert report.exit_code == 0, [(s.wp, s.reason) for s in report.steps]
+    assert all(s.reason.startswith("dry run:") for s in report.steps), [s.reason for s in report.steps]
+    assert writes == []
+    assert runs == []
+    assert not (tmp_path / "evidence" / ".venvs").exists()
