@@ -57,6 +57,7 @@ __all__ = [
     "Step",
     "StepContext",
     "WorkPackage",
+    "config_from_journal",
     "find_run",
     "new_run_id",
     "report_from_journal",
@@ -275,6 +276,23 @@ def find_run(evidence_root: Path, run: str) -> Path:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def config_from_journal(lines: Iterable[str], *, source: str = "journal.jsonl") -> GateConfig | None:
+    """Return the configuration the run's latest invocation recorded, if any.
+
+    Raises:
+        InputError: the recorded configuration does not structure.
+    """
+    from phase4gate import convert  # noqa: PLC0415
+    from phase4gate.config import GateConfig  # noqa: PLC0415
+
+    recorded = None
+    for line in lines:
+        if '"gate-start"' in line:
+            event = json.loads(line)
+            recorded = event.get("config", recorded)
+    return None if recorded is None else convert.structure(recorded, GateConfig, source=f"{source}: config")
 
 
 def report_from_journal(lines: Iterable[str], *, source: str = "journal.jsonl") -> GateReport:
@@ -508,6 +526,8 @@ class Gate:
                 "dry_run": self.dry_run,
                 "requested": list(requested),
                 "resumed": self._previous is not None,
+                # The effective configuration (it holds no secret: tokens come from the environment).
+                "config": self.config,
             }
         )
         results: dict[str, StepResult] = {}

@@ -104,3 +104,31 @@ def test_ctrl_c_stops_the_world(tmp_path: Path) -> None:
     for port in set(ports):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still serving"
+
+
+def test_render_comment_after_a_demo_uses_the_recorded_configuration(tmp_path: Path) -> None:
+    """render-comment on a demo run prints exactly what was posted, with the Fly image the run was configured with."""
+    result = demo("--json", "--evidence-root", str(tmp_path / "ev"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    assert EXE
+    rendered = subprocess.run(
+        [EXE, "render-comment", "e2e-41", str(run_dir)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=HANG_GUARD_SECONDS,
+        check=False,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    (posted,) = run_dir.glob("wp06/*/e2e-41-comment.md")
+    assert rendered.stdout == posted.read_text()
+    as_json = subprocess.run(
+        [EXE, "render-comment", "issue-1038", str(run_dir), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=HANG_GUARD_SECONDS,
+        check=False,
+    )
+    assert json.loads(as_json.stdout)["body"].startswith("## Canary evidence - post planning#16")
