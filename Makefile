@@ -11,7 +11,7 @@ demo:
 	$(NOX) -s demo -- $(if $(SCENARIO),--scenario $(SCENARIO),) $(ARGS)
 
 test:
-	$(NOX) -s tests lint typecheck
+	$(NOX) -s tests network lint typecheck
 
 lint:
 	$(NOX) -s lint
