@@ -67,6 +67,8 @@ FAULTS: dict[str, tuple[Callable[[World], None], set[int]]] = {
         lambda w: w.github.inject(f"{E2E}/comments", Fault("malformed"), method="GET"),
         {0, 3},
     ),
+    "github-slow": (lambda w: w.github.inject(CLI_ISSUE, Fault("delay", seconds=0.5)), {0}),
+    "saas-slow": (lambda w: w.saas.inject("/health/", Fault("delay", seconds=0.5)), {0}),
     "saas-503-once": (lambda w: w.saas.inject("/health/ready/", Fault("status", status=503)), {0}),
     "saas-malformed-health": (lambda w: w.saas.inject("/health/", Fault("malformed")), {1, 3}),
     "saas-reset": (lambda w: w.saas.inject("/health/", Fault("reset")), {0, 3}),
