@@ -34,6 +34,7 @@ from phase4gate.errors import (
     NotImplementedStepError,
     Phase4GateError,
     UsageError,
+    redact,
 )
 from phase4gate.models import (
     WP_IDS,
@@ -175,19 +176,6 @@ def _dependents(wp: str) -> set[str]:
     return out
 
 
-def _closure(wp: str) -> set[str]:
-    """*wp* and everything it needs, directly or not (ordering edges included)."""
-    out = {wp}
-    frontier = [wp]
-    while frontier:
-        w = work_package(frontier.pop())
-        for dep in (*w.needs, *w.starts_after):
-            if dep not in out:
-                out.add(dep)
-                frontier.append(dep)
-    return out
-
-
 @attrs.define
 class StepContext:
     """What a WP step gets: configuration, its evidence store, earlier results, knobs."""
@@ -234,6 +222,8 @@ class StepContext:
 
 
 Step = Callable[[StepContext], StepOutcome]
+# still_valid(config, earlier result, environ) -> why it no longer holds, or None.
+StillValid = Callable[["GateConfig", StepResult, Mapping[str, str]], "str | None"]
 
 
 def _load_step(wp: str) -> Step:
@@ -402,16 +392,38 @@ class Gate:
                 return False
         return True
 
-    def _reusable(self, result: StepResult) -> tuple[bool, str]:
+    def _reusable(self, result: StepResult, previous: GateReport) -> tuple[bool, str]:
         if result.status is not StepStatus.PASSED:
             return False, f"{result.status.value} before"
+        if result.dry_run:
+            return False, "only described by a dry run; running it for real"
         if not self._evidence_intact(result):
             return False, "its evidence changed since; re-running"
+        if result.wp == "WP01":
+            reopened = [f"{s.wp} re-opened #{s.facts['reopened']}" for s in previous.steps if s.facts.get("reopened")]
+            if reopened:
+                return False, f"the gate itself re-opened a blocker since ({'; '.join(reopened)}); re-checking"
         if result.wp == "WP03":
             max_age = dt.timedelta(hours=self.config.saas.max_preflight_age_hours)
             if self._clock() - result.finished_at > max_age:
                 return False, f"preflight older than {self.config.saas.max_preflight_age_hours:g} h; re-running"
+        still_valid = self._still_valid_hook(result.wp)
+        if still_valid is not None:
+            changed = still_valid(self.config, result, self.environ)
+            if changed:
+                return False, f"{changed}; re-running"
         return True, "passed before with intact evidence"
+
+    def _still_valid_hook(self, wp: str) -> StillValid | None:
+        """A step may say whether its earlier result still holds (WP03: the SaaS was not redeployed)."""
+        if wp in self._steps:
+            hook = getattr(self._steps[wp], "still_valid", None)
+        else:
+            try:
+                hook = getattr(importlib.import_module(f"phase4gate.steps.{wp.lower()}"), "still_valid", None)
+            except ImportError:  # pragma: no cover - every WP module exists
+                hook = None
+        return hook if callable(hook) else None
 
     def _reused_results(self, wanted: set[str]) -> dict[str, StepResult]:
         """Return the previous run's passed results that stay valid (and whose needs stay valid)."""
@@ -423,7 +435,7 @@ class Gate:
             prev = self._previous.step(wp)
             if prev is None:
                 continue
-            ok, why = self._reusable(prev)
+            ok, why = self._reusable(prev, self._previous)
             if not ok and prev.status is StepStatus.PASSED:
                 log.info("%s: %s", wp, why)
                 invalid |= {wp} | _dependents(wp)
@@ -472,13 +484,13 @@ class Gate:
         except Phase4GateError as exc:
             reason = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
             outcome = StepOutcome.error(reason, facts={"error": type(exc).__name__, "exit_code": int(exc.exit_code)})
-        except Exception as exc:
-            log.exception("%s crashed", wp)
+        except Exception as exc:  # noqa: BLE001 - recorded as an internal error (exit 70)
+            log.error("%s crashed: %s", wp, redact(f"{type(exc).__name__}: {exc}"))  # noqa: TRY400 - no raw traceback
             outcome = StepOutcome.error(
-                f"internal error: {type(exc).__name__}: {exc}",
+                redact(f"internal error: {type(exc).__name__}: {exc}"),
                 facts={"error": type(exc).__name__, "exit_code": 70},
             )
-        result = StepResult.from_outcome(wp, outcome, started, max(self._clock(), started))
+        result = StepResult.from_outcome(wp, outcome, started, max(self._clock(), started), dry_run=self.dry_run)
         self._journal({"event": "wp-result", "wp": wp, "result": result, "time": result.finished_at})
         self.progress.done(wp, f"{result.status.value}" + (f" ({result.stop_kind.value})" if result.stop_kind else ""))
         return result
@@ -495,8 +507,8 @@ class Gate:
         if only:
             return (work_package(only).id,)
         if until:
-            wanted = _closure(work_package(until).id)
-            return tuple(wp for wp in WP_IDS if wp in wanted)
+            # "Until WP03" means WP01 to WP03 in plan order (blockers, RC and preflight).
+            return WP_IDS[: WP_IDS.index(work_package(until).id) + 1]
         return WP_IDS
 
     def run(self, *, only: str | None = None, until: str | None = None) -> GateReport:

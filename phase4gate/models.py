@@ -218,6 +218,8 @@ class StepResult:
     stop_condition: str | None = None
     facts: dict[str, FactValue] = field(factory=dict)
     evidence: tuple[EvidenceRef, ...] = ()
+    # A dry run only described this WP: it decided nothing and is never reused as a pass.
+    dry_run: bool = False
 
     def __attrs_post_init__(self) -> None:
         _check_stop_fields(self.status, self.stop_kind, self.stop_condition, self.reason)
@@ -227,7 +229,13 @@ class StepResult:
 
     @classmethod
     def from_outcome(
-        cls, wp: str, outcome: StepOutcome, started_at: dt.datetime, finished_at: dt.datetime
+        cls,
+        wp: str,
+        outcome: StepOutcome,
+        started_at: dt.datetime,
+        finished_at: dt.datetime,
+        *,
+        dry_run: bool = False,
     ) -> StepResult:
         """Stamp *outcome* with its WP id and times."""
         return cls(
@@ -240,6 +248,7 @@ class StepResult:
             stop_condition=outcome.stop_condition,
             facts=dict(outcome.facts),
             evidence=outcome.evidence,
+            dry_run=dry_run,
         )
 
     @property
@@ -267,7 +276,7 @@ class GateReport:
             return StepStatus.ERROR
         if any(s.status is StepStatus.STOPPED for s in mine):
             return StepStatus.STOPPED
-        done = {s.wp for s in mine if s.status is StepStatus.PASSED}
+        done = {s.wp for s in mine if s.status is StepStatus.PASSED and not s.dry_run}
         if self.requested and done == set(self.requested):
             return StepStatus.PASSED
         return StepStatus.SKIPPED
@@ -277,6 +286,9 @@ class GateReport:
         """0 passed, 1 stopped, 3 could not decide, 70 internal error (see ``errors.ExitCode``)."""
         verdict = self.verdict
         if verdict is StepStatus.PASSED:
+            return 0
+        if verdict is StepStatus.SKIPPED and self.dry_run:
+            # A dry run that hit no stop did what was asked (describe); its verdict stays "skipped".
             return 0
         if verdict is StepStatus.STOPPED:
             return 1

@@ -160,6 +160,10 @@ def _judge(  # noqa: PLR0913, PLR0917 - split out of judge_preflight
         facts[f"saas_{key}"] = value if isinstance(value, str) else str(value) if value is not None else ""
     for key in ("git_sha", "build_timestamp"):
         _required_str(health, key, "/health/")
+    if health.get("status") != "ok":
+        return PreflightVerdict(
+            f"/health/ status is {health.get('status')!r}, expected 'ok'", StopKind.WAITING, NOT_READY_CONDITION, facts
+        )
     events = _required_str(health, "spec_kitty_events", "/health/")
     facts["events_version"] = events
     try:

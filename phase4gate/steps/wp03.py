@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING
 from phase4gate.models import EvidenceRef, StepOutcome
 
 if TYPE_CHECKING:
-    from phase4gate.adapters.http import HttpAnswer
-    from phase4gate.gate import StepContext
+    from collections.abc import Mapping
 
-__all__ = ["run"]
+    from phase4gate.adapters.http import HttpAnswer
+    from phase4gate.config import GateConfig
+    from phase4gate.gate import StepContext
+    from phase4gate.models import StepResult
+
+__all__ = ["run", "still_valid"]
 
 
 def _keep(ctx: StepContext, name: str, answer: HttpAnswer) -> list[EvidenceRef]:
@@ -36,6 +40,28 @@ def _keep(ctx: StepContext, name: str, answer: HttpAnswer) -> list[EvidenceRef]:
         )
     )
     return refs
+
+
+def still_valid(config: GateConfig, result: StepResult, environ: Mapping[str, str]) -> str | None:  # noqa: ARG001
+    """On resume: return why an earlier preflight no longer holds (a redeploy), or ``None``.
+
+    One GET of ``/health/``; an unreachable or unreadable SaaS also means "re-run
+    WP03", which then stops or errors with the real reason.
+    """
+    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
+    from phase4gate.checks.health import saas_changed  # noqa: PLC0415
+    from phase4gate.errors import Phase4GateError  # noqa: PLC0415
+
+    client = ReadOnlyClient.from_config(config.saas)
+    try:
+        answer = client.get(config.saas.health_path)
+    except Phase4GateError as exc:
+        return f"cannot re-read the SaaS health ({exc})"
+    finally:
+        client.close()
+    if answer.status != 200:
+        return f"/health/ answered {answer.status}"
+    return saas_changed(result.facts, answer.body)
 
 
 def run(ctx: StepContext) -> StepOutcome:

@@ -171,3 +171,44 @@ def test_sigkill_mid_wp05_then_resume(tmp_path: Path) -> None:
             [world.github.token, world.github.read_only_token],
             output=out1.decode(errors="replace") + resumed.stdout + resumed.stderr,
         )
+
+
+def test_resume_after_a_redeploy_rechecks_the_saas(tmp_path: Path) -> None:
+    """WP05 stopped on a redeploy: the resume re-runs WP03 against the new deployment and finishes green."""
+    with World(tmp_path / "world", "saas-redeployed") as world:
+        config = world.config(tmp_path / "evidence")
+        env = world.environ(dict(os.environ))
+        first = Gate(config, environ=env).run()
+        assert first.step("WP05").stop_kind.value == "waiting"  # type: ignore[union-attr]
+        resumed = Gate(config, environ=env, resume=first.run_id).run()
+        assert resumed.exit_code == 0, [(s.wp, s.reason) for s in resumed.steps]
+        assert resumed.step("WP03").facts["saas_git_sha"] == world.saas.git_sha  # type: ignore[union-attr]
+
+
+def test_resume_after_the_gate_reopened_a_blocker_stops_at_wp01(tmp_path: Path) -> None:
+    """WP04 re-opened #1141: a resume re-checks the blockers and waits on #1141 instead of passing."""
+    with World(tmp_path / "world", "scenario-fails") as world:
+        config = world.config(tmp_path / "evidence")
+        env = world.environ(dict(os.environ))
+        first = Gate(config, environ=env).run()
+        assert world.github.state.issue("Priivacy-ai/spec-kitty", 1141).state == "open"
+        world.saas.extra.update(canary=canary_state())
+        resumed = Gate(config, environ=env, resume=first.run_id).run()
+    wp01 = resumed.step("WP01")
+    assert wp01 is not None
+    assert (wp01.status.value, wp01.stop_kind.value if wp01.stop_kind else None) == ("stopped", "waiting")
+    assert "1141" in wp01.reason
+
+
+def test_dry_run_then_real_resume_does_the_real_work(tmp_path: Path) -> None:
+    """A dry run followed by a real resume runs everything for real (nothing is reused from the dry run)."""
+    with World(tmp_path / "world", "test-not-proving") as world:
+        config = world.config(tmp_path / "evidence")
+        env = world.environ(dict(os.environ))
+        dry = Gate(config, environ=env, dry_run=True).run()
+        assert dry.verdict.value != "passed"
+        real = Gate(config, environ=env, resume=dry.run_id).run()
+    wp01 = real.step("WP01")
+    assert wp01 is not None
+    assert wp01.status.value == "stopped"
+    assert "test-passes-without-fix" in wp01.reason

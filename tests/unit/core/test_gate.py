@@ -165,14 +165,14 @@ def test_report_files_match_the_journal(evidence_root: Path) -> None:
     assert "| WP05 | stopped | failed | WP05 stop condition: WP05 observed failed |" in md
 
 
-def test_until_runs_only_the_closure(evidence_root: Path) -> None:
-    """--until WP03 runs WP01 and WP03 only: WP03 is ordered after WP01 and needs nothing else."""
+def test_until_runs_wps_in_plan_order(evidence_root: Path) -> None:
+    """--until WP03 runs WP01 to WP03 in plan order: blockers, RC and preflight."""
     rec = Recorder({})
     gate = Gate(GateConfig(), evidence_root=evidence_root, steps=rec.steps())
     report = gate.run(until="WP03")
-    assert sorted(rec.calls) == ["WP01", "WP03"]
+    assert sorted(rec.calls) == ["WP01", "WP02", "WP03"]
     assert report.verdict is StepStatus.PASSED
-    assert report.requested == ("WP01", "WP03")
+    assert report.requested == ("WP01", "WP02", "WP03")
 
 
 def test_only_refuses_without_dependencies(evidence_root: Path) -> None:
@@ -262,3 +262,54 @@ def test_context_fact_errors(evidence_root: Path) -> None:
         ctx.fact("WP02", "rc_version")
     assert ctx.token is None
     assert ctx.evidence_path("x") == "x"
+
+
+def test_dry_run_results_are_never_reused_or_a_pass(evidence_root: Path) -> None:
+    """A dry run decides nothing: verdict skipped (exit 0), and a real resume runs every WP."""
+    gate = Gate(GateConfig(), evidence_root=evidence_root, steps=Recorder({}).steps(), dry_run=True)
+    dry = gate.run()
+    assert dry.verdict is StepStatus.SKIPPED
+    assert dry.exit_code == 0
+    assert all(s.dry_run for s in dry.steps)
+    rec = Recorder({})
+    real = Gate(GateConfig(), evidence_root=evidence_root, steps=rec.steps(), resume=gate.run_id).run()
+    assert sorted(rec.calls) == sorted(w.id for w in WORK_PACKAGES)
+    assert real.verdict is StepStatus.PASSED
+
+
+def test_a_blocker_reopened_by_the_gate_invalidates_wp01(evidence_root: Path) -> None:
+    """After WP04 re-opened a blocker, a resume re-checks WP01 (and everything after it)."""
+    rec = Recorder({})
+    steps = rec.steps()
+
+    def wp04(ctx: StepContext) -> StepOutcome:
+        return StepOutcome.stopped(
+            StopKind.FAILED, "any scenario fails", "scenario 4 failed", facts={"reopened": "1141"}
+        )
+
+    steps["WP04"] = wp04
+    first = Gate(GateConfig(), evidence_root=evidence_root, steps=steps)
+    first.run()
+    rec2 = Recorder({})
+    Gate(GateConfig(), evidence_root=evidence_root, steps=rec2.steps(), resume=first.run_id).run()
+    assert "WP01" in rec2.calls
+    assert "WP03" not in rec2.calls
+
+
+def test_still_valid_hook_reruns_a_wp_and_its_dependents(evidence_root: Path) -> None:
+    """A step's still_valid hook (WP03: the SaaS redeployed) makes resume re-run it and what needs it."""
+    rec = Recorder({"WP05": "waiting"})
+    first = Gate(GateConfig(), evidence_root=evidence_root, steps=rec.steps())
+    first.run()
+    rec2 = Recorder({})
+    steps = rec2.steps()
+    seen: list[str] = []
+
+    def redeployed(config: GateConfig, result: object, environ: object) -> str | None:
+        seen.append("asked")
+        return "SaaS redeployed since the preflight: git_sha a -> b"
+
+    steps["WP03"].still_valid = redeployed  # type: ignore[attr-defined]
+    Gate(GateConfig(), evidence_root=evidence_root, steps=steps, resume=first.run_id).run()
+    assert seen == ["asked"]
+    assert sorted(rec2.calls) == ["WP03", "WP04", "WP05", "WP06", "WP07", "WP08"]

@@ -122,3 +122,13 @@ def test_saas_changed() -> None:
     )
     assert "cannot confirm" in str(saas_changed(facts, b"oops"))
     assert "recorded no git_sha" in str(saas_changed({}, HEALTH))
+
+
+@pytest.mark.parametrize("status", ["error", "degraded", None])
+def test_health_status_must_be_ok(status: object) -> None:
+    """/health/ answering 200 with a status other than "ok" is not ready (waiting), never a pass."""
+    body = {**HEALTH, "status": status}
+    verdict = judge_preflight(200, json.dumps(body), 200, json.dumps(ready()), preflight_at="2026-05-20T10:00:00Z")
+    assert not verdict.passed
+    assert verdict.stop_kind is StopKind.WAITING
+    assert "expected 'ok'" in verdict.reason
