@@ -13,10 +13,12 @@ added (``shared/REAL_WORLD.md``: #1182's ``AttributeError``/``KeyError`` tests).
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import difflib
 import enum
 import re
+import textwrap
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
@@ -586,7 +588,11 @@ def without_fix_source(change: FileChange, options: AuditOptions = AuditOptions(
     Each function whose code the fix changed goes back to the parent's version;
     functions changed only by logging or docstrings, and a new module-level
     logger, stay as at the fix, so a test asserting a new log line there does not
-    flip.  When the behavioural change is not inside functions (module-level
+    flip.  Inside a reverted function the fix's added observing statements
+    (logging calls the classifier strips) are kept too, where that is provably
+    safe (:func:`_keep_added_observations`): only behaviour is removed, so a test
+    of a new log line in a function that also changed behaviour passes without
+    the fix.  When the behavioural change is not inside functions (module-level
     statements, class bodies, added or deleted definitions) the whole parent
     file is used.
     """
@@ -610,15 +616,218 @@ def without_fix_source(change: FileChange, options: AuditOptions = AuditOptions(
             return change.before
         (a0, a1), (b0, b1) = _span(a[0]), _span(b[0])
         edits.append((a0, a1, before_lines[b0 - 1 : b1]))
-    lines = change.after.splitlines(keepends=True)
-    for a0, a1, replacement in sorted(edits, reverse=True):
-        lines[a0 - 1 : a1] = replacement
-    text = "".join(lines)
+    after_lines = change.after.splitlines(keepends=True)
+    text = _splice(after_lines, edits)
     try:
         ast.parse(text)
     except (SyntaxError, ValueError):  # pragma: no cover - a splice of whole definitions parses
         return change.before
+    observer = _Observer(options)
+    module = _module_names(ast.parse(change.after))
+    for n, q in enumerate(outer):
+        kept = _keep_added_observations(
+            after_defs[q][0], before_defs[q][0], after_lines, before_lines, observer, module
+        )
+        if kept is None:
+            continue
+        trial = list(edits)
+        trial[n] = (trial[n][0], trial[n][1], kept)
+        candidate = _splice(after_lines, trial)
+        if _reverts_behaviour(change, candidate, q, options):
+            edits, text = trial, candidate
     return text
+
+
+def _splice(lines: list[str], edits: Sequence[tuple[int, int, list[str]]]) -> str:
+    out = list(lines)
+    for a0, a1, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
+        out[a0 - 1 : a1] = replacement
+    return "".join(out)
+
+
+def _own_statements(fn: ast.AST) -> Iterable[ast.stmt]:
+    """Every statement inside function *fn*, not descending into nested definitions."""
+    stack: list[ast.AST] = [fn]
+    while stack:
+        node = stack.pop()
+        for name in _BODIES:
+            for stmt in getattr(node, name, None) or ():
+                if not isinstance(stmt, ast.stmt):
+                    continue
+                yield stmt
+                if isinstance(stmt, _COMPOUND) and not isinstance(stmt, _Def):
+                    stack.append(stmt)
+        stack.extend((*(getattr(node, "handlers", ()) or ()), *(getattr(node, "cases", ()) or ())))
+
+
+def _bound_names(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> set[str]:
+    """Names *fn* binds locally: its parameters and every name stored in its own statements."""
+    out: set[str] = set()
+    if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        args = fn.args
+        out.update(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+        out.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    for stmt in _own_statements(fn):
+        if isinstance(stmt, _Def):
+            out.add(stmt.name)
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+                out.add(node.id)
+            elif isinstance(node, ast.alias):
+                out.add((node.asname or node.name).split(".", 1)[0])
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                out.add(node.name)
+    return out
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """Builtins and the names the module binds at its top level."""
+    out = set(dir(builtins))
+    for stmt in tree.body:
+        if isinstance(stmt, _Def):
+            out.add(stmt.name)
+            continue
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            out.update((a.asname or a.name).split(".", 1)[0] for a in stmt.names)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            out.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return out
+
+
+def _keep_added_observations(  # noqa: PLR0913, PLR0917 - private; one function's two sides
+    after_fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    before_fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    after_lines: list[str],
+    before_lines: list[str],
+    observer: _Observer,
+    module: set[str],
+) -> list[str] | None:
+    """Return *q*'s parent lines with the fix's added logging statements kept in place, or ``None``.
+
+    ``None`` (the plain parent version is used) when the fix added no observing
+    statement to *q*, or when one cannot be kept safely: it shares a line with
+    other code, its lines also occur at the parent, or it reads a name the
+    parent's function does not bind before it at the function's top level (a
+    kept log line must never fail on its own: that would look like a proof).
+    """
+    before_count: dict[str, int] = {}
+    for stmt in _own_statements(before_fn):
+        if isinstance(stmt, ast.Expr) and observer.is_log_call(stmt.value):
+            before_count[ast.dump(stmt)] = before_count.get(ast.dump(stmt), 0) + 1
+    added: list[ast.Expr] = []
+    for stmt in sorted(_own_statements(after_fn), key=lambda s: s.lineno):
+        if isinstance(stmt, ast.Expr) and observer.is_log_call(stmt.value):
+            d = ast.dump(stmt)
+            if before_count.get(d, 0):
+                before_count[d] -= 1
+            else:
+                added.append(stmt)
+    if not added:
+        return None
+    (a0, a1), (b0, b1) = _span(after_fn), _span(before_fn)
+    after_fn_lines, before_fn_lines = after_lines[a0 - 1 : a1], before_lines[b0 - 1 : b1]
+    owner: dict[int, ast.Expr] = {}  # relative after line -> the added statement on it
+    for stmt in added:
+        first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
+        head, tail = after_lines[first - 1], after_lines[last - 1].rstrip("\r\n")
+        if head[: stmt.col_offset].strip() or tail[stmt.end_col_offset or 0 :].strip():
+            return None  # shares a line with other code
+        for line in range(first, last + 1):
+            owner[line - a0] = stmt
+    out: list[str] = []
+    placed: dict[int, int] = {}  # id(stmt) -> relative line of its first line in *out*
+    matcher = difflib.SequenceMatcher(None, before_fn_lines, after_fn_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in {"equal", "delete"}:
+            if tag == "equal" and any(j in owner for j in range(j1, j2)):
+                return None  # the added statement's text also sits in the parent: no safe place
+            out.extend(before_fn_lines[i1:i2])
+            continue
+        marked = [j for j in range(j1, j2) if j in owner]
+        lead: list[int] = []
+        for j in range(j1, j2):
+            if j not in owner:
+                break
+            lead.append(j)
+        for j in lead:
+            placed.setdefault(id(owner[j]), len(out))
+            out.append(after_fn_lines[j])
+        out.extend(before_fn_lines[i1:i2])
+        for j in marked[len(lead) :]:
+            placed.setdefault(id(owner[j]), len(out))
+            out.append(after_fn_lines[j])
+    if len(placed) != len(added):  # pragma: no cover - every owned line is in a changed chunk
+        return None
+    if not _reads_bound_names(added, placed, before_fn, after_fn, out, module):
+        return None
+    return out
+
+
+def _reverts_behaviour(change: FileChange, candidate: str, q: str, options: AuditOptions) -> bool:
+    """True when *candidate*'s *q* (and everything in it) has the parent's code: it differs only by observing."""
+    try:
+        ast.parse(candidate)
+    except (SyntaxError, ValueError):
+        return False
+    report = classify_file(FileChange(change.path, change.before, candidate), options)
+    if report.kind is FileKind.UNPARSEABLE:
+        return False
+    return not any(s.behavioural and (s.qualname == q or s.qualname.startswith(f"{q}.")) for s in report.symbols)
+
+
+def _reads_bound_names(  # noqa: PLR0913, PLR0917 - private; the kept statements and their context
+    added: Sequence[ast.Expr],
+    placed: Mapping[int, int],
+    before_fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    after_fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    lines: list[str],
+    module: set[str],
+) -> bool:
+    """True when every name each kept statement reads is bound where it now stands, without the fix.
+
+    A name local to the parent's function must be a parameter or assigned by a
+    top-level statement of its body that ends before the kept statement; a name
+    only the fix's function binds is refused; any other name must be a builtin
+    or a module-level name of the file at the fix.
+    """
+    if not isinstance(before_fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    try:
+        candidate = ast.parse(textwrap.dedent("".join(lines)))
+    except (SyntaxError, ValueError):
+        return False
+    fn = candidate.body[0] if candidate.body else None
+    if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    args = fn.args
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    params.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    local_before = _bound_names(before_fn)
+    local_after = _bound_names(after_fn)
+    for stmt in added:
+        at = placed[id(stmt)] + 1  # 1-based line of the kept statement in *fn*'s text
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load):
+                continue
+            n = node.id
+            if n in params:
+                continue
+            if n in local_before:
+                if not any(
+                    (s.end_lineno or s.lineno) < at
+                    and isinstance(s, ast.Assign | ast.AnnAssign)
+                    and any(
+                        isinstance(t, ast.Name) and t.id == n
+                        for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
+                    )
+                    for s in fn.body
+                ):
+                    return False
+            elif n in local_after or n not in module:
+                return False
+    return True
 
 
 # --------------------------------------------------------------------------- focus and callers
@@ -686,6 +895,53 @@ def _symbol_in_focus(sym: ChangedSymbol, focus: Focus, callers: frozenset[str]) 
     if any(f".{s}." in q for s in focus.symbols):
         return True
     return f"{sym.path}:{sym.qualname}" in callers
+
+
+def _non_function_symbols(change: FileChange) -> frozenset[str]:
+    """``<module>`` and the qualified names of the classes of *change* (either side): code outside functions."""
+    out = {"<module>"}
+    for text in (change.before, change.after):
+        if text is None:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        out.update(q for q, nodes in _def_nodes(tree).items() if any(isinstance(n, ast.ClassDef) for n in nodes))
+    return frozenset(out)
+
+
+def _observing_dumps(tree: ast.Module | None, qualnames: Sequence[str], observer: _Observer) -> list[str]:
+    """The observing statements of *qualnames* (``<module>``: its top-level statements), position-free."""
+    if tree is None:
+        return []
+    out: list[str] = []
+    defs = _def_nodes(tree)
+    for q in qualnames:
+        if q == "<module>":
+            stmts: Iterable[ast.stmt] = (s for s in tree.body if not isinstance(s, _Def))
+        else:
+            stmts = (s for node in defs.get(q, []) for s in _own_statements(node))
+        out.extend(
+            f"{q}:{ast.dump(stmt)}"
+            for stmt in stmts
+            if (isinstance(stmt, ast.Expr) and observer.is_log_call(stmt.value))
+            or observer.is_guard(stmt)
+            or (q == "<module>" and observer.is_logger_setup(stmt))
+        )
+    return sorted(out)
+
+
+def _observations_differ(change: FileChange, qualnames: Sequence[str], options: AuditOptions) -> bool:
+    """True when the fix changed the observing statements (logging) of *qualnames*, not only their docs."""
+    observer = _Observer(options)
+    trees: list[ast.Module | None] = []
+    for text in (change.before, change.after):
+        try:
+            trees.append(ast.parse(text) if text is not None else None)
+        except (SyntaxError, ValueError):
+            trees.append(None)
+    return _observing_dumps(trees[0], qualnames, observer) != _observing_dumps(trees[1], qualnames, observer)
 
 
 def parse_closes(message: str) -> tuple[int, ...]:
@@ -815,10 +1071,23 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
         msg = f"{len(classified)} file reports for {len(changes)} changed files"
         raise ValueError(msg)
     reports_out: list[FileReport] = []
+    # Focus symbols narrow a focus file: only they, their callers and the file's module-level and
+    # class-body code count; its other functions belong to another issue (a squash's other fix).
+    narrow = bool(use_focus.symbols)
+    outside_symbols: list[str] = []
+    focus_only_observes: dict[str, bool] = {}
     for ch, rep in zip(changes, classified, strict=True):
-        whole_file = use_focus.empty or ch.path in focus_files or (ch.old_path or "") in focus_files
-        syms = tuple(_with_focus(s, whole_file or _symbol_in_focus(s, use_focus, caller_set)) for s in rep.symbols)
+        in_file = use_focus.empty or ch.path in focus_files or (ch.old_path or "") in focus_files
+        whole_file = in_file and (not narrow or not rep.symbols)
+        top = _non_function_symbols(ch) if in_file and narrow else frozenset()
+        syms = tuple(
+            _with_focus(s, whole_file or s.qualname in top or _symbol_in_focus(s, use_focus, caller_set))
+            for s in rep.symbols
+        )
         file_in = whole_file or any(s.in_focus for s in syms)
+        if file_in and not whole_file and rep.kind is FileKind.BEHAVIOURAL:
+            outside_symbols.extend(f"{s.path}:{s.qualname}" for s in syms if s.behavioural and not s.in_focus)
+            focus_only_observes[rep.path] = _observations_differ(ch, [s.qualname for s in syms if s.in_focus], options)
         reports_out.append(evolve(rep, in_focus=file_in, symbols=syms))
     reports = reports_out
     if len(closes) > 1 and use_focus.empty:
@@ -841,18 +1110,28 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
 
     behavioural_kinds = {FileKind.BEHAVIOURAL, FileKind.NOT_ANALYSED}
     scope = [r for r in reports if r.kind is not FileKind.TEST and counts(r)]
-    outside = tuple(r.path for r in reports if r.kind in behavioural_kinds and not counts(r))
+    outside = tuple(r.path for r in reports if r.kind in behavioural_kinds and not counts(r)) + tuple(outside_symbols)
     behavioural: list[FileReport] = []
+    # A behavioural focus file whose focus part changed only by logging or docs counts as that.
+    focus_kinds: dict[str, FileKind] = {}
     for r in scope:
         if r.kind is FileKind.NOT_ANALYSED:
             behavioural.append(r)
         elif r.kind is FileKind.BEHAVIOURAL:
             in_syms = [s for s in r.symbols if s.behavioural and (use_focus.empty or s.in_focus)]
-            if in_syms or r.path in focus_files or (r.old_path or "") in focus_files or use_focus.empty:
+            whole_focus_file = (
+                r.path in focus_files or (r.old_path or "") in focus_files
+            ) and r.path not in focus_only_observes
+            if in_syms or whole_focus_file or use_focus.empty:
                 behavioural.append(r)
+            else:
+                observes = focus_only_observes.get(r.path, False)
+                focus_kinds[r.path] = FileKind.LOGGING_ONLY if observes else FileKind.DOCS_ONLY
     base["outside_focus"] = outside
     where = "the whole commit" if use_focus.empty else "the focus"
     if not behavioural:
+        scope = [evolve(r, kind=focus_kinds.get(r.path, r.kind)) for r in scope]
+        scope = [r for r in scope if r.kind is not FileKind.BEHAVIOURAL]
         kinds = {r.kind for r in scope}
         if FileKind.LOGGING_ONLY in kinds:
             verdict, reason = (

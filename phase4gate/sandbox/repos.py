@@ -615,6 +615,61 @@ def test_queue_event_then_peek_logs(caplog):
     "Keep every queued event; log peeks\n\nCloses #1141",
 )
 
+# The fix AND a new log line in the same function, "proven" only by a caplog test of that line: the
+# proof keeps the fix's added logging inside the reverted function, so the test passes both ways.
+CLI_VARIANTS["caplog-in-behaviour"] = (
+    {
+        _Q: _with_logger(_QUEUE).replace(
+            _BUGGY_BRANCH,
+            '        key = event["aggregate_id"]\n'
+            '        logger.info("queue_event: keeping every event for %s", key)\n'
+            "        self._rows.append(event)\n"
+            "        return True\n",
+        ),
+        "tests/sync/test_queue_breadcrumb.py": """\
+import logging
+
+from specify_cli.sync.queue import OfflineQueue
+
+
+def test_queue_event_logs_breadcrumb(caplog):
+    caplog.set_level(logging.INFO)
+    OfflineQueue().queue_event({"aggregate_id": "a"})
+    assert "queue_event: keeping every event for a" in caplog.text
+""",
+    },
+    "Keep every queued event; breadcrumb\n\nCloses #1141",
+)
+
+# A squash closing two blockers: queue_event (#1141's focus symbol) only gains a log line, while
+# peek (a non-focus symbol in the focus file sync/queue.py) changes behaviour for #1142, with a test.
+CLI_VARIANTS["squash-other-symbol"] = (
+    {
+        _Q: _QUEUE.replace(
+            '"""The offline queue: sync events waiting for the SaaS."""\n\nfrom __future__ import annotations\n',
+            '"""The offline queue: sync events waiting for the SaaS."""\n\nfrom __future__ import annotations\n\n'
+            "import logging\n\nlog = logging.getLogger(__name__)\n",
+        )
+        .replace(
+            '        key = event["aggregate_id"]\n',
+            '        log.info("queue_event: queueing %s", event.get("aggregate_id"))\n'
+            '        key = event["aggregate_id"]\n',
+        )
+        .replace("return self._rows[-1] if self._rows else None", "return self._rows[0] if self._rows else None"),
+        "tests/test_peek_1142.py": """\
+from specify_cli.sync.queue import OfflineQueue
+
+
+def test_peek_returns_oldest_pending_row():
+    q = OfflineQueue()
+    q.queue_event({"aggregate_id": "a", "v": "1"})
+    q.queue_event({"aggregate_id": "b", "v": "2"})
+    assert q.peek()["aggregate_id"] == "a"
+""",
+    },
+    "Peek returns the oldest row; breadcrumb in queue_event (#1143)\n\nCloses #1142, #1141",
+)
+
 # Demo scenario -> which variant closes which blocker (issue 16's world links them in the GitHub seed).
 SCENARIO_FIXES: Final[dict[str, dict[int, str]]] = {
     "green": {1141: "substantive", 1182: "fix-1182"},
