@@ -121,7 +121,8 @@ _OPERATOR_HINTS: Final[Mapping[str, str]] = {
     "(`fly image show`); no endpoint reports it",
 }
 
-E2E_REQUIRED_FACTS: Final = (
+# Facts both comments state (CLI, SaaS, events, health, drain counts).
+_SHARED_FACTS: Final = (
     "gate_id",
     "cli_version",
     "rc_tag",
@@ -133,23 +134,16 @@ E2E_REQUIRED_FACTS: Final = (
     "ready_status",
     "terminal_failed",
     "business_rule_rejected",
+)
+E2E_REQUIRED_FACTS: Final = (
+    *_SHARED_FACTS,
     "attempt_dir",
     "runs",
     "bundle_sha256",
     "e2e_issue",
 )
 TRACKER_REQUIRED_FACTS: Final = (
-    "gate_id",
-    "cli_version",
-    "rc_tag",
-    "rc_commit",
-    "fly_image",
-    "saas_git_sha",
-    "events_version",
-    "health_status",
-    "ready_status",
-    "terminal_failed",
-    "business_rule_rejected",
+    *_SHARED_FACTS,
     "runs",
     "bundle_path",
     "bundle_sha256",
