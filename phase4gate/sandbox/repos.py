@@ -33,6 +33,7 @@ __all__ = [
     "build_cli_repo",
     "build_e2e_fix_repo",
     "commit_files",
+    "git",
     "scenario_fixes",
 ]
 
@@ -53,7 +54,12 @@ class CliRepo:
         return self.commits[name]
 
 
-def _git(repo: Path, *args: str, date: str = _BASE_DATE) -> str:
+def git(repo: Path, *args: str, date: str = _BASE_DATE) -> str:
+    """Run git in a fixture repository with the fixed identity and *date*; return stdout.
+
+    Raises:
+        GitError: git failed.
+    """
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
         "GIT_AUTHOR_NAME": "Spec Kitty Dev",
@@ -75,17 +81,17 @@ def _git(repo: Path, *args: str, date: str = _BASE_DATE) -> str:
 def commit_files(repo: Path, files: Mapping[str, str | None], message: str, *, date: str, parent: str | None) -> str:
     """Write *files* (``None`` deletes) on top of *parent* (detached) and commit; return the sha."""
     if parent:
-        _git(repo, "checkout", "--quiet", "--detach", "--force", parent)
+        git(repo, "checkout", "--quiet", "--detach", "--force", parent)
     for rel, text in files.items():
         target = repo / rel
         if text is None:
-            _git(repo, "rm", "--quiet", "--", rel)
+            git(repo, "rm", "--quiet", "--", rel)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        _git(repo, "add", "--", rel)
-    _git(repo, "commit", "--quiet", "--allow-empty", "-m", message, date=date)
-    return _git(repo, "rev-parse", "HEAD")
+        git(repo, "add", "--", rel)
+    git(repo, "commit", "--quiet", "--allow-empty", "-m", message, date=date)
+    return git(repo, "rev-parse", "HEAD")
 
 
 def _lock(repo: Path) -> str:
@@ -696,7 +702,7 @@ def build_cli_repo(path: Path) -> CliRepo:
         ProcessError: the fixture's ``uv.lock`` could not be resolved.
     """
     path.mkdir(parents=True, exist_ok=True)
-    _git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "init", "--quiet", "--initial-branch=main")
     files: dict[str, str | None] = dict(_BASE_FILES)
     files["pyproject.toml"] = _pyproject("spec-kitty-cli", "specify_cli")
     for rel, text in files.items():
@@ -708,8 +714,8 @@ def build_cli_repo(path: Path) -> CliRepo:
     for n, (name, (changes, message)) in enumerate(CLI_VARIANTS.items()):
         date = f"2026-05-18T{9 + n // 6:02d}:{(n % 6) * 10:02d}:00+00:00"
         commits[name] = commit_files(path, changes, message, date=date, parent=base)
-        _git(path, "branch", "--force", f"fix/{name}", commits[name])
-    _git(path, "checkout", "--quiet", "--force", "main")
+        git(path, "branch", "--force", f"fix/{name}", commits[name])
+    git(path, "checkout", "--quiet", "--force", "main")
     return CliRepo(path=path, commits=commits)
 
 
@@ -745,7 +751,7 @@ def build_e2e_fix_repo(path: Path) -> CliRepo:
         ProcessError: the fixture's ``uv.lock`` could not be resolved.
     """
     path.mkdir(parents=True, exist_ok=True)
-    _git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "init", "--quiet", "--initial-branch=main")
     files: dict[str, str | None] = {
         "README.md": "# spec-kitty end-to-end testing (audit fixture)\n",
         "pyproject.toml": _pyproject("spec-kitty-e2e-harness", "e2e_harness"),
@@ -767,6 +773,6 @@ def build_e2e_fix_repo(path: Path) -> CliRepo:
         date="2026-05-21T09:00:00+00:00",
         parent=base,
     )
-    _git(path, "branch", "--force", "fix/harness", fix)
-    _git(path, "checkout", "--quiet", "--force", "main")
+    git(path, "branch", "--force", "fix/harness", fix)
+    git(path, "checkout", "--quiet", "--force", "main")
     return CliRepo(path=path, commits={"base": base, "harness-fix": fix})

@@ -135,13 +135,14 @@ class World:
     # ------------------------------------------------------------------ repositories
 
     def _build_repos(self) -> None:
+        from phase4gate.adapters.git import read_sources  # noqa: PLC0415
         from phase4gate.sandbox.e2e import build_e2e_checkout  # noqa: PLC0415
-        from phase4gate.sandbox.repos import build_cli_repo, build_e2e_fix_repo, commit_files  # noqa: PLC0415
+        from phase4gate.sandbox.repos import build_cli_repo, build_e2e_fix_repo, commit_files, git  # noqa: PLC0415
 
         cli = build_cli_repo(self.cli_path)
         self.commits = {f"cli:{k}": v for k, v in cli.commits.items()}
         fix_1141 = cli.sha("substantive")
-        base_errors = _git_show(self.cli_path, f"{cli.sha('base')}:{_ERRORS_PATH}")
+        base_errors = read_sources(self.cli_path, cli.sha("base"), [_ERRORS_PATH])[_ERRORS_PATH]
         fixed_errors = base_errors.replace(
             '    return "unknown"\n',
             '    if code.startswith("sync.event_loop_unavailable"):\n'
@@ -157,10 +158,10 @@ class World:
         )
         self.commits["cli:fix-1182"] = fix_1182
         rc16_at = cli.sha("base") if self.scenario.name == "rc-without-fix" else fix_1182
-        _git(self.cli_path, "tag", "v3.2.0rc15", cli.sha("base"))
-        _git(self.cli_path, "tag", "v3.2.0rc16", rc16_at)
-        _git(self.cli_path, "branch", "--force", "main", fix_1182)
-        _git(self.cli_path, "checkout", "--quiet", "--force", "main")
+        git(self.cli_path, "tag", "v3.2.0rc15", cli.sha("base"))
+        git(self.cli_path, "tag", "v3.2.0rc16", rc16_at)
+        git(self.cli_path, "branch", "--force", "main", fix_1182)
+        git(self.cli_path, "checkout", "--quiet", "--force", "main")
         sibling = build_e2e_fix_repo(self.e2e_fix_path)
         self.commits.update({f"e2e:{k}": v for k, v in sibling.commits.items()})
         build_e2e_checkout(self.e2e_checkout, python=self.python)
@@ -317,22 +318,3 @@ class World:
             "fix_1182": self.commits["cli:fix-1182"],
             "scenario": self.scenario.name,
         }
-
-
-def _git(repo: Path, *args: str) -> str:
-    from phase4gate.adapters.proc import run_process  # noqa: PLC0415
-    from phase4gate.errors import GitError  # noqa: PLC0415
-
-    result = run_process(["git", "-C", str(repo), *args], timeout=60.0)
-    if not result.ok:
-        msg = f"git {' '.join(args)} failed in {repo}: {result.output_tail.strip()}"
-        raise GitError(msg)
-    return result.output_tail.strip()
-
-
-def _git_show(repo: Path, spec: str) -> str:
-    import subprocess  # noqa: PLC0415
-
-    return subprocess.run(
-        ["git", "-C", str(repo), "show", spec], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
