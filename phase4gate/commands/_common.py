@@ -55,6 +55,15 @@ def print_report(report: GateReport, run_dir: Path, *, as_json: bool) -> None:
             print(f"{step.wp} {step.status.value}: {step.reason}", file=sys.stderr)
 
 
+def write_outputs(report: GateReport, args: argparse.Namespace) -> None:
+    """Write ``--junit FILE`` if asked, and the GitHub Actions job summary when running there."""
+    if getattr(args, "junit", None):
+        from phase4gate.junit import write_junit  # noqa: PLC0415
+
+        write_junit(report, Path(args.junit))
+    github_summary(report)
+
+
 def github_summary(report: GateReport) -> None:
     """Append the report to the GitHub Actions job summary when running there."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")

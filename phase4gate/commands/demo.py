@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     import sys  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from phase4gate.commands._common import github_summary, print_report  # noqa: PLC0415
+    from phase4gate.commands._common import print_report, write_outputs  # noqa: PLC0415
     from phase4gate.gate import Gate  # noqa: PLC0415
     from phase4gate.progress import NullProgress, Progress  # noqa: PLC0415
     from phase4gate.sandbox.world import World, scenario  # noqa: PLC0415
@@ -96,9 +96,5 @@ def run(args: argparse.Namespace) -> int:
             verdict = "as expected" if hit else "NOT as expected"
             say(f"demo: scenario {chosen.name} expects a {chosen.kind} stop at {chosen.wp}: {verdict}")
         say(f"demo: evidence in {gate.run_dir} (check it with `phase4gate verify {gate.run_dir}`)")
-    if getattr(args, "junit", None):
-        from phase4gate.junit import write_junit  # noqa: PLC0415
-
-        write_junit(report, Path(args.junit))
-    github_summary(report)
+    write_outputs(report, args)
     return report.exit_code

@@ -50,9 +50,9 @@ def execute(args: argparse.Namespace, *, only: str | None, until: str | None) ->
 
     from phase4gate.commands._common import (  # noqa: PLC0415
         evidence_root,
-        github_summary,
         load_config,
         print_report,
+        write_outputs,
     )
     from phase4gate.gate import Gate  # noqa: PLC0415
     from phase4gate.progress import NullProgress, Progress  # noqa: PLC0415
@@ -72,11 +72,5 @@ def execute(args: argparse.Namespace, *, only: str | None, until: str | None) ->
     )
     report = gate.run(only=only, until=until)
     print_report(report, gate.run_dir, as_json=args.json)
-    if getattr(args, "junit", None):
-        from pathlib import Path  # noqa: PLC0415
-
-        from phase4gate.junit import write_junit  # noqa: PLC0415
-
-        write_junit(report, Path(args.junit))
-    github_summary(report)
+    write_outputs(report, args)
     return report.exit_code
