@@ -177,10 +177,13 @@ class GitHubEmulator(EmulatorServer):
                 if request.header("If-None-Match") == etag:
                     # Conditional hits do not count against the rate limit, as on GitHub.
                     return Response(304, b"", {"ETag": etag, **self._rate_headers(limit, used)})
-            self._used[key] = used + 1
+            # GET /rate_limit does not count against the limit, as on GitHub.
+            if request.path != API_PREFIX + "/rate_limit":
+                used += 1
+            self._used[key] = used
             headers = {
                 **response.headers,
-                **self._rate_headers(limit, used + 1),
+                **self._rate_headers(limit, used),
                 "X-GitHub-Media-Type": "github.v3; param=full; format=json",
             }
             if etag:
@@ -204,7 +207,7 @@ class GitHubEmulator(EmulatorServer):
         if rest == "/user":
             return self._get_user(login)
         if rest == "/rate_limit":
-            return Response.json({"resources": {"core": {"limit": RATE_LIMIT, "reset": self.rate_reset}}})
+            return Response.json(self._rate_limit_json(_token_of(request.headers)))
         m = re.fullmatch(r"/repos/" + _REPO + r"(?P<sub>/.*)?", rest)
         if m is None:
             return _error(404, "Not Found")
@@ -276,6 +279,34 @@ class GitHubEmulator(EmulatorServer):
             "created_at": "2020-01-01T00:00:00Z",
             "updated_at": "2026-01-01T00:00:00Z",
         }
+
+    def _private_user(self, login: str) -> dict[str, Any] | None:
+        """The authenticated user (``private-user``): the public profile plus the account's own counts."""
+        user = self._user(login)
+        if user is None:
+            return None
+        user.update(
+            {
+                "private_gists": 0,
+                "total_private_repos": 0,
+                "owned_private_repos": 0,
+                "disk_usage": 0,
+                "collaborators": 0,
+                "two_factor_authentication": True,
+            }
+        )
+        return user
+
+    def _rate_limit_json(self, token: str | None) -> dict[str, Any]:
+        """``GET /rate_limit``: every resource's window, ``rate`` repeating ``core`` (as GitHub does)."""
+        used = self._used.get(token or "", 0)
+        limit = ANON_RATE_LIMIT if token is None else RATE_LIMIT
+        core = {"limit": limit, "used": used, "remaining": max(0, limit - used), "reset": self.rate_reset}
+        others = {
+            name: {"limit": n, "used": 0, "remaining": n, "reset": self.rate_reset}
+            for name, n in (("search", 30), ("graphql", 5000), ("integration_manifest", 5000), ("code_search", 10))
+        }
+        return {"resources": {"core": core, **others}, "rate": dict(core)}
 
     def _repo_json(self, repo: SeedRepo) -> dict[str, Any]:
         base = f"{self.api_url}/repos/{repo.full_name}"
@@ -360,7 +391,12 @@ class GitHubEmulator(EmulatorServer):
                 "has_pages": False,
                 "has_projects": False,
                 "has_wiki": False,
+                "has_discussions": False,
                 "visibility": "public",
+                "license": None,
+                "forks": 0,
+                "open_issues": open_issues,
+                "watchers": 0,
             }
         )
         return out
@@ -510,7 +546,10 @@ class GitHubEmulator(EmulatorServer):
                 "review_comments": {"href": f"{base}/comments"},
                 "commits": {"href": f"{base}/commits"},
                 "statuses": {"href": f"{self.api_url}/repos/{pull.repo}/statuses/{pull.head_sha}"},
+                "review_comment": {"href": f"{self.api_url}/repos/{pull.repo}/pulls/comments{{/number}}"},
             },
+            "auto_merge": None,
+            "maintainer_can_modify": False,
             "author_association": "MEMBER",
             "merged": pull.merged,
             "mergeable": None,
@@ -553,7 +592,7 @@ class GitHubEmulator(EmulatorServer):
     def _get_user(self, login: str | None) -> Response:
         if login is None:
             return _error(401, "Requires authentication")
-        return Response.json(self._user(login))
+        return Response.json(self._private_user(login))
 
     def _get_repo(self, _request: Request, repo: SeedRepo, _m: re.Match[str]) -> Response:
         return Response.json(self._repo_json(repo))

@@ -371,7 +371,8 @@ def test_faults_are_injected_per_route(world: GitHubEmulator) -> None:
 
 
 def test_rate_limit_endpoint_and_head(world: GitHubEmulator) -> None:
-    """/rate_limit answers; HEAD is served like GET without a body."""
-    assert get(world, "/rate_limit").json()["resources"]["core"]["limit"] == 5000
+    """/rate_limit answers with the caller's window (anonymous: 60, as on GitHub); HEAD is served like GET without a body."""
+    assert get(world, "/rate_limit", world.token).json()["resources"]["core"]["limit"] == 5000
+    assert get(world, "/rate_limit").json()["resources"]["core"]["limit"] == 60
     head = requests.head(world.api_url + "/repos/Priivacy-ai/spec-kitty", timeout=TIMEOUT)
     assert (head.status_code, head.content) == (200, b"")

@@ -1,0 +1,198 @@
+"""Every answer the GitHub emulator gives conforms to GitHub's published OpenAPI description.
+
+The validator is githubkit's schema package for REST API version 2022-11-28: pydantic models
+generated from github/rest-api-description, so a required field the emulator leaves out, or a
+field of the wrong type, fails here as it would fail a client generated from the description.
+Each route of the emulator is exercised at least once (the last test checks that), on the
+default world with the CLI repository read from a real git repository.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pydantic
+import pytest
+import requests
+from githubkit_schemas.v2022_11_28 import models as schemas
+
+from phase4gate.sandbox.github_api import API_PREFIX, GitHubEmulator
+from phase4gate.sandbox.github_seed import CLI_REPO, E2E_REPO
+
+from .conftest import GitRepo
+
+TIMEOUT = 30
+API_VERSION = "2022-11-28"
+
+# The issue-events endpoint's description lists only the non-state events; a closed or
+# reopened event there has the shape of a single issue event (GET .../issues/events/{id}).
+_EVENT_MODELS = {"closed": "IssueEvent", "reopened": "IssueEvent", "referenced": "IssueEvent"}
+_TIMELINE_MODELS = {
+    "cross-referenced": "TimelineCrossReferencedEvent",
+    "committed": "TimelineCommittedEvent",
+    "commented": "TimelineCommentEvent",
+    "closed": "StateChangeIssueEvent",
+    "reopened": "StateChangeIssueEvent",
+    "referenced": "StateChangeIssueEvent",
+}
+
+
+def model(name: str) -> Any:
+    """Return the description's model called *name*."""
+    return getattr(schemas, name)
+
+
+def conforms(data: object, name: str, where: str) -> None:
+    """Validate *data* against model *name*; fail naming every missing or wrong field."""
+    try:
+        pydantic.TypeAdapter(model(name)).validate_python(data)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        pytest.fail(f"{where} does not conform to {name} ({API_VERSION}): {problems}")
+
+
+class Api:
+    """Raw HTTP against the emulator, as a client of the description sends it."""
+
+    def __init__(self, em: GitHubEmulator) -> None:
+        self.em = em
+        self.headers = {
+            "Authorization": f"token {em.token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+
+    def call(self, method: str, path: str, body: object | None = None, status: int = 200) -> Any:
+        r = requests.request(
+            method,
+            self.em.api_url + path,
+            json=body,
+            headers=self.headers,
+            timeout=TIMEOUT,
+            allow_redirects=False,
+        )
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:200]}"
+        return r.json()
+
+
+@pytest.fixture
+def api(world: GitHubEmulator) -> Api:
+    return Api(world)
+
+
+def test_user_and_rate_limit_conform(api: Api) -> None:
+    me = api.call("GET", "/user")
+    conforms(me, "PrivateUser", "GET /user")
+    conforms(api.call("GET", "/rate_limit"), "RateLimitOverview", "GET /rate_limit")
+
+
+def test_rate_limit_counts_agree_with_the_headers(api: Api) -> None:
+    """``rate`` and ``resources.core`` report the same window the headers do."""
+    r = requests.get(api.em.api_url + "/rate_limit", headers=api.headers, timeout=TIMEOUT)
+    body = r.json()
+    core = body["resources"]["core"]
+    assert body["rate"] == core
+    assert core["limit"] == int(r.headers["x-ratelimit-limit"])
+    assert core["remaining"] == int(r.headers["x-ratelimit-remaining"])
+    assert core["used"] == int(r.headers["x-ratelimit-used"])
+    assert core["remaining"] + core["used"] == core["limit"]
+
+
+@pytest.mark.parametrize("repo", [CLI_REPO, E2E_REPO])
+def test_repository_conforms(api: Api, repo: str) -> None:
+    conforms(api.call("GET", f"/repos/{repo}"), "FullRepository", f"GET /repos/{repo}")
+
+
+def _issues(em: GitHubEmulator) -> Iterator[tuple[str, int]]:
+    with em.lock:
+        return iter([(i.repo, i.number) for i in em.state.issues])
+
+
+def test_issues_events_timeline_and_comments_conform(api: Api) -> None:
+    seen_events: set[str] = set()
+    for repo, number in _issues(api.em):
+        base = f"/repos/{repo}/issues/{number}"
+        conforms(api.call("GET", base), "Issue", f"GET {base}")
+        for event in api.call("GET", f"{base}/events"):
+            name = _EVENT_MODELS.get(event["event"], "IssueEvent")
+            conforms(event, name, f"GET {base}/events ({event['event']})")
+        for entry in api.call("GET", f"{base}/timeline"):
+            seen_events.add(entry["event"])
+            timeline_model = _TIMELINE_MODELS.get(entry["event"])
+            assert timeline_model is not None, f"no description model mapped for timeline event {entry['event']!r}"
+            conforms(entry, timeline_model, f"GET {base}/timeline ({entry['event']})")
+            if entry["event"] == "cross-referenced" and entry["source"]["issue"] is not None:
+                source = entry["source"]["issue"]
+                conforms(source["repository"], "Repository", f"GET {base}/timeline source.issue.repository")
+        for comment in api.call("GET", f"{base}/comments"):
+            conforms(comment, "IssueComment", f"GET {base}/comments")
+            one = api.call("GET", f"/repos/{repo}/issues/comments/{comment['id']}")
+            conforms(one, "IssueComment", "GET .../issues/comments/{id}")
+    # The default world closes one blocker by a commit and one by a merged PR.
+    assert {"closed", "cross-referenced", "commented"} <= seen_events
+
+
+def test_writes_conform(api: Api) -> None:
+    base = f"/repos/{E2E_REPO}/issues/41"
+    created = api.call("POST", f"{base}/comments", {"body": "evidence"}, status=201)
+    conforms(created, "IssueComment", f"POST {base}/comments")
+    edited = api.call("PATCH", f"/repos/{E2E_REPO}/issues/comments/{created['id']}", {"body": "evidence, edited"})
+    conforms(edited, "IssueComment", "PATCH .../issues/comments/{id}")
+    closed = api.call("PATCH", base, {"state": "closed", "state_reason": "completed"})
+    conforms(closed, "Issue", f"PATCH {base}")
+    assert closed["state"] == "closed"
+    assert closed["state_reason"] == "completed"
+
+
+def test_pull_request_conforms(api: Api) -> None:
+    with api.em.lock:
+        pulls = [(p.repo, p.number) for p in api.em.state.pulls]
+    assert pulls, "the default world has the PR that closed #1182"
+    for repo, number in pulls:
+        conforms(api.call("GET", f"/repos/{repo}/pulls/{number}"), "PullRequest", f"GET /repos/{repo}/pulls/{number}")
+
+
+def test_git_backed_routes_conform(api: Api, git_repo: GitRepo) -> None:
+    base = f"/repos/{CLI_REPO}"
+    fix, root = git_repo.commits["fix"], git_repo.commits["base"]
+    conforms(api.call("GET", f"{base}/commits/{fix}"), "Commit", f"GET {base}/commits/{{sha}}")
+    conforms(api.call("GET", f"{base}/compare/{root}...{fix}"), "CommitComparison", f"GET {base}/compare")
+    ref = api.call("GET", f"{base}/git/ref/tags/v3.2.0rc16")
+    conforms(ref, "GitRef", f"GET {base}/git/ref/tags/{{tag}}")
+    assert ref["object"]["type"] == "tag"
+    tag = api.call("GET", f"{base}/git/tags/{ref['object']['sha']}")
+    conforms(tag, "GitTag", f"GET {base}/git/tags/{{sha}}")
+    tags = api.call("GET", f"{base}/tags")
+    assert {t["name"] for t in tags} >= {"v3.2.0rc15", "v3.2.0rc16"}
+    for t in tags:
+        conforms(t, "Tag", f"GET {base}/tags")
+
+
+def test_error_answers_conform(api: Api) -> None:
+    conforms(api.call("GET", f"/repos/{CLI_REPO}/issues/999999", status=404), "BasicError", "404")
+    conforms(api.call("GET", "/repos/Priivacy-ai/spec-kitty-old", status=301), "BasicError", "301 moved")
+    invalid = api.call("PATCH", f"/repos/{E2E_REPO}/issues/41", {"state": "shut"}, status=422)
+    conforms(invalid, "ValidationError", "422")
+
+
+def test_every_route_is_exercised(world: GitHubEmulator, git_repo: GitRepo) -> None:
+    """Run every test above's requests again and check each route pattern matched at least one."""
+    api = Api(world)
+    test_user_and_rate_limit_conform(api)
+    test_repository_conforms(api, CLI_REPO)
+    test_issues_events_timeline_and_comments_conform(api)
+    test_writes_conform(api)
+    test_pull_request_conforms(api)
+    test_git_backed_routes_conform(api, git_repo)
+    prefix = re.compile(r"/repos/[^/]+/[^/]+")
+    subs = {
+        (r.method, prefix.sub("", r.path[len(API_PREFIX) :], count=1))
+        for r in world.requests
+        if r.path.startswith(API_PREFIX + "/repos/")
+    }
+    for method, pattern, _handler in world._routes:
+        assert any(m == method and pattern.fullmatch(sub) for m, sub in subs), (
+            f"route {method} {pattern.pattern!r} not exercised"
+        )
