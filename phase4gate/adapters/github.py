@@ -12,8 +12,9 @@ JSON itself where needed:
   JSON ourselves;
 * nothing is retried and rate-limit headers are never read: :class:`_RetryingSession`
   retries 5xx (idempotent methods only) and rate limits (Retry-After, else
-  ``x-ratelimit-reset``, else at least 60 s) within a total deadline, under a
-  :class:`RetryPolicy`; every delay goes through the injected ``sleep``;
+  ``x-ratelimit-reset``, else at least 60 s) within a total deadline, as the project's
+  one :class:`phase4gate.retry.RetryPolicy` decides; every delay goes through the
+  injected ``sleep``;
 * a 304 ends a github3 listing silently empty: the session keeps each GET's ETag
   and body and turns a 304 back into the cached 200;
 * ``GitHubEnterprise(url)`` appends ``/api/v3`` to whatever it is given: we use
@@ -36,7 +37,6 @@ from urllib.parse import quote, urlencode
 
 import github3
 import requests
-from attrs import frozen
 from github3 import exceptions as gh_exc
 from github3.issues.comment import IssueComment
 from github3.session import GitHubSession
@@ -44,6 +44,13 @@ from github3.structs import GitHubIterator
 
 from phase4gate.errors import GitHubError, redact
 from phase4gate.models import Closer, Comment, IssueSnapshot
+from phase4gate.retry import (
+    DEFAULT_RETRY_STATUSES,
+    IDEMPOTENT_METHODS,
+    RATE_LIMIT_FLOOR_SECONDS,
+    RetryPolicy,
+    is_rate_limited,
+)
 
 if TYPE_CHECKING:
     from phase4gate.config import GateConfig
@@ -61,83 +68,11 @@ __all__ = [
 
 LOG = logging.getLogger("phase4gate.github")
 
-DEFAULT_RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
-# PATCH is idempotent here: we only ever send absolute values (a state, a body).
-IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-RATE_LIMIT_FLOOR_SECONDS: Final = 60.0
 MAX_COMMENT_CHARS: Final = 65536
 STATE_REASONS: Final = frozenset({"completed", "not_planned", "duplicate"})
 _MAX_PAGES: Final = 50
 _MAX_TAG_DEPTH: Final = 5
 _REPO_IN_URL: Final = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)/")
-
-
-@frozen
-class RetryPolicy:
-    """How patient to be with GitHub; every delay is computed here, purely.
-
-    ``backoff(n)`` is ``backoff_factor * 2**(n-1)`` capped at ``backoff_max``: 1, 2, 4, 8, ...
-    """
-
-    max_retries: int = 5
-    backoff_factor: float = 1.0
-    backoff_max: float = 60.0
-    deadline: float = 600.0
-    rate_limit_floor: float = RATE_LIMIT_FLOOR_SECONDS
-    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
-
-    def backoff(self, attempt: int) -> float:
-        """Return the delay before retry number *attempt* (1-based) after a 5xx or a dropped connection."""
-        return float(min(self.backoff_max, self.backoff_factor * 2 ** (attempt - 1)))
-
-    def rate_limit_delay(self, headers: Mapping[str, str], now_epoch: float) -> float:
-        """Return how long a rate-limited answer asks us to wait.
-
-        ``Retry-After`` (seconds) first, else until ``x-ratelimit-reset`` (epoch
-        seconds, at least 1 s), else at least ``rate_limit_floor`` (GitHub's advice
-        for a secondary rate limit without headers).
-        """
-        low = {k.lower(): v for k, v in headers.items()}
-        retry_after = low.get("retry-after")
-        if retry_after is not None:
-            try:
-                return max(0.0, float(retry_after))
-            except ValueError:
-                pass
-        reset = low.get("x-ratelimit-reset")
-        if reset is not None:
-            try:
-                return max(1.0, float(reset) - now_epoch)
-            except ValueError:
-                pass
-        return self.rate_limit_floor
-
-    def delay_for(  # noqa: PLR0913 - one answer's facts
-        self, method: str, status: int, headers: Mapping[str, str], body: str, *, attempt: int, now_epoch: float
-    ) -> float | None:
-        """Return the delay before retrying answer *status* to *method*, or None to stop retrying.
-
-        A rate-limited request was refused before any work, so it is retried
-        whatever the method; a 5xx only for idempotent methods (a POST may have
-        landed: the caller reconciles instead).
-        """
-        if attempt > self.max_retries:
-            return None
-        if is_rate_limited(status, headers, body):
-            return self.rate_limit_delay(headers, now_epoch)
-        if status in self.retry_statuses and method.upper() in IDEMPOTENT_METHODS:
-            return self.backoff(attempt)
-        return None
-
-
-def is_rate_limited(status: int, headers: Mapping[str, str], body: str) -> bool:
-    """Return True when *status*/*headers*/*body* is a primary or secondary rate limit."""
-    if status == 429:
-        return True
-    if status != 403:
-        return False
-    low = {k.lower(): v for k, v in headers.items()}
-    return low.get("x-ratelimit-remaining") == "0" or "retry-after" in low or "rate limit" in body.lower()
 
 
 class _RetryingSession(GitHubSession):  # type: ignore[misc]  # github3 is untyped
@@ -185,9 +120,10 @@ class _RetryingSession(GitHubSession):  # type: ignore[misc]  # github3 is untyp
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 self.attempts += 1
                 what = f"{type(exc).__name__}"
-                if method not in IDEMPOTENT_METHODS or attempt > self.policy.max_retries:
+                retry_in = self.policy.connection_delay(method, attempt=attempt)
+                if retry_in is None:
                     raise self._give_up(method, url, attempt, f"the connection failed ({what})", None) from None
-                self._wait(self.policy.backoff(attempt), start, method, url, attempt=attempt, last=what, status=None)
+                self._wait(retry_in, start, method, url, attempt=attempt, last=what, status=None)
                 continue
             self.attempts += 1 + len(response.history)
             if response.status_code == 304 and key is not None and key in self._etags:
@@ -214,7 +150,7 @@ class _RetryingSession(GitHubSession):  # type: ignore[misc]  # github3 is untyp
         self, delay: float, start: float, method: str, url: str, *, attempt: int, last: str, status: int | None
     ) -> None:
         elapsed = self.clock() - start
-        if elapsed + delay > self.policy.deadline:
+        if not self.policy.within_deadline(elapsed, delay):
             reason = f"{last}; waiting {delay:g}s more would pass the {self.policy.deadline:g}s deadline"
             raise self._give_up(method, url, attempt, reason, status)
         LOG.info("%s: %s %s answered %s; retrying in %gs", self.context, method, _path(url), last, delay)
@@ -365,11 +301,13 @@ class GitHubClient:
         clock: Callable[[], float] = time.monotonic,
         never_close: Iterable[tuple[str, int]] = (),
         epoch: Callable[[], float] = time.time,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._token = token or None
         self.sleep = sleep
-        self.policy = RetryPolicy(max_retries=max_retries, deadline=deadline)
+        # *policy* wins; *max_retries* and *deadline* build one for callers that pass numbers.
+        self.policy = policy if policy is not None else RetryPolicy(max_retries=max_retries, deadline=deadline)
         self._session = _RetryingSession(self.policy, timeout=timeout, sleep=sleep, clock=clock, epoch=epoch)
         self._gh = github3.GitHub(token=self._token or "", session=self._session)
         # Not GitHubEnterprise: it appends /api/v3 to whatever it is given.
@@ -397,8 +335,7 @@ class GitHubClient:
             gh.api_url,
             token,
             timeout=gh.timeout_seconds,
-            deadline=gh.deadline_seconds,
-            max_retries=gh.max_retries,
+            policy=RetryPolicy(max_retries=gh.max_retries, deadline=gh.deadline_seconds),
             never_close=protected,
         )
 

@@ -4,13 +4,15 @@
 method policy ``SAAS_ALLOWED_METHODS`` is checked before any request leaves, so
 the SaaS preflight cannot write even by mistake.  Connect errors, read timeouts
 and 502/503/504 are retried with exponential backoff (``Retry-After`` honoured),
-within a total deadline; the delays go through an injected ``sleep`` so tests
+within a total deadline, as a :class:`phase4gate.retry.RetryPolicy` decides
+(``read_only_policy``); the delays go through an injected ``sleep`` so tests
 assert them.  Redirects are followed only to the same scheme, host and port.
 The index adapter reuses this client for its one GET.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
@@ -28,6 +30,7 @@ from urllib3.exceptions import (
 )
 
 from phase4gate.errors import AdapterError, SaaSError
+from phase4gate.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from phase4gate.config import SaaSConfig
@@ -38,6 +41,7 @@ __all__ = [
     "HttpAnswer",
     "ReadOnlyClient",
     "backoff_delay",
+    "read_only_policy",
     "user_agent",
 ]
 
@@ -75,25 +79,28 @@ class HttpAnswer:
         return next((v for k, v in self.headers.items() if k.lower() == lower), None)
 
 
+def read_only_policy(*, retries: int = 3, backoff_factor: float = 0.5, deadline: float = 60.0) -> RetryPolicy:
+    """Return the read-only client's policy: GET/HEAD only, 502/503/504, ``Retry-After`` capped at two minutes."""
+    return RetryPolicy(
+        max_retries=retries,
+        backoff_factor=backoff_factor,
+        backoff_max=math.inf,
+        deadline=deadline,
+        retry_after_cap=_MAX_RETRY_AFTER,
+        retry_statuses=RETRY_STATUSES,
+        methods=SAAS_ALLOWED_METHODS,
+    )
+
+
 def backoff_delay(attempt: int, factor: float, retry_after: str | None, *, now: float | None = None) -> float:
-    """Return the delay before retry number *attempt* (1-based).
+    """Return the delay before retry number *attempt* (1-based), as :func:`read_only_policy` computes it.
 
     ``Retry-After`` (seconds or an HTTP date) wins over ``factor * 2**(attempt-1)``;
     it is capped at two minutes.
     """
-    if retry_after:
-        text = retry_after.strip()
-        if text.isdigit():
-            return min(float(text), _MAX_RETRY_AFTER)
-        import email.utils  # noqa: PLC0415 - rare; kept out of start-up
-
-        try:
-            when = email.utils.parsedate_to_datetime(text).timestamp()
-        except (TypeError, ValueError):
-            pass
-        else:
-            return min(max(0.0, when - (time.time() if now is None else now)), _MAX_RETRY_AFTER)
-    return float(factor * (2 ** (attempt - 1)))
+    policy = read_only_policy(backoff_factor=factor)
+    after = policy.retry_after(retry_after or None, time.time() if now is None else now)
+    return policy.backoff(attempt) if after is None else after
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -118,14 +125,21 @@ class ReadOnlyClient:
         clock: Callable[[], float] = time.monotonic,
         error_cls: type[AdapterError] = SaaSError,
         headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        epoch: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        self.deadline = deadline
-        self.retries = retries
-        self.backoff_factor = backoff_factor
+        # *policy* wins; *retries*, *backoff_factor* and *deadline* build one for callers that pass numbers.
+        self.policy = (
+            policy
+            if policy is not None
+            else read_only_policy(retries=retries, backoff_factor=backoff_factor, deadline=deadline)
+        )
+        self.deadline = self.policy.deadline
         self._sleep = sleep
         self._clock = clock
+        self._epoch = epoch
         self._error = error_cls
         self._headers = {"User-Agent": user_agent(), **(headers or {})}
         self._pool = urllib3.PoolManager(retries=False, headers=self._headers)
@@ -140,9 +154,9 @@ class ReadOnlyClient:
             saas.base_url,
             connect_timeout=saas.connect_timeout_seconds,
             read_timeout=saas.read_timeout_seconds,
-            deadline=saas.deadline_seconds,
-            retries=saas.retries,
-            backoff_factor=backoff_factor,
+            policy=read_only_policy(
+                retries=saas.retries, backoff_factor=backoff_factor, deadline=saas.deadline_seconds
+            ),
             sleep=sleep,
         )
 
@@ -186,7 +200,7 @@ class ReadOnlyClient:
                 raise self._error(f"TLS error talking to {current}: {exc}", url=current) from None
             except (NewConnectionError, ConnectTimeoutError, ReadTimeoutError, ProtocolError) as exc:
                 why = _describe(exc)
-                delay = self._retry_delay(attempt, None, start)
+                delay = self._within_deadline(self.policy.connection_delay(method, attempt=attempt), start)
                 if delay is None:
                     msg = f"{method} {current}: {why} (after {attempt} attempt(s) within {self.deadline:g}s)"
                     raise self._error(msg, url=current, hint="is the service up? see saas.base_url") from None
@@ -208,11 +222,13 @@ class ReadOnlyClient:
                     raise self._error(f"{url}: more than {_MAX_REDIRECTS} redirects", url=url)
                 current = target
                 continue
-            if resp.status in RETRY_STATUSES:
-                delay = self._retry_delay(attempt, resp.headers.get("Retry-After"), start)
-                if delay is not None:
-                    self._pause(delay)
-                    continue
+            retry_in = self.policy.delay_for(
+                method, resp.status, dict(resp.headers.items()), "", attempt=attempt, now_epoch=self._epoch()
+            )
+            delay = self._within_deadline(retry_in, start)
+            if delay is not None:
+                self._pause(delay)
+                continue
             return HttpAnswer(
                 url=current,
                 status=resp.status,
@@ -222,12 +238,9 @@ class ReadOnlyClient:
                 attempts=attempt,
             )
 
-    def _retry_delay(self, attempt: int, retry_after: str | None, start: float) -> float | None:
-        """Return the delay before the next try, or None when retries or the deadline are spent."""
-        if attempt > self.retries:
-            return None
-        delay = backoff_delay(attempt, self.backoff_factor, retry_after)
-        if self._clock() - start + delay > self.deadline:
+    def _within_deadline(self, delay: float | None, start: float) -> float | None:
+        """Return *delay*, or None when there is none or it would pass the deadline."""
+        if delay is None or not self.policy.within_deadline(self._clock() - start, delay):
             return None
         return delay
 
