@@ -30,6 +30,7 @@ __all__ = [
     "changed_paths",
     "commit_info",
     "ensure_checkout",
+    "git_output",
     "is_ancestor",
     "list_files",
     "read_blobs",
@@ -76,6 +77,16 @@ def _git(
         err = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
         raise GitError(f"{repo}: `git {' '.join(args[:3])}` failed: {err[-1] if err else proc.returncode}")
     return proc
+
+
+def git_output(repo: Path, *args: str, timeout: float = GIT_TIMEOUT_SECONDS) -> str | None:
+    """Run ``git -C repo ARGS``; return its stripped stdout, or None when git exits non-zero.
+
+    Raises:
+        GitError: git is missing or did not finish within *timeout*.
+    """
+    proc = _git(repo, *args, timeout=timeout, check=False)
+    return proc.stdout.decode("utf-8", errors="replace").strip() if proc.returncode == 0 else None
 
 
 def resolve(repo: Path, rev: str) -> str:

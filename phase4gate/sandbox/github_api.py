@@ -24,7 +24,8 @@ answers 301 for GET/HEAD and 307 for writes, to the same path under the new name
     GET   /repos/{r}/git/ref/tags/{tag}, /git/refs/tags/{tag}, /git/tags/{sha}, /tags
 
 Commits, compare and tags come from a real git repository when the seed names one
-(``SeedRepo.git_path``), else from seeded data.  Writes need a token (401), a token
+(``SeedRepo.git_path``), else from seeded data.  The answers' JSON shapes live in
+:mod:`phase4gate.sandbox.github_shapes` and conform to GitHub's OpenAPI description.  Writes need a token (401), a token
 that may write (403 "Resource not accessible by integration"); every answer has
 ``x-ratelimit-*`` headers, GETs an ``ETag`` and 304 on ``If-None-Match``.
 """
@@ -34,12 +35,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Self
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from phase4gate.sandbox._server import EmulatorServer, RecordedRequest, Request, Response
 from phase4gate.sandbox.github_seed import (
@@ -47,9 +47,17 @@ from phase4gate.sandbox.github_seed import (
     SeedComment,
     SeedEvent,
     SeedIssue,
-    SeedPull,
     SeedRepo,
     default_seed,
+)
+from phase4gate.sandbox.github_shapes import (
+    ZERO_SHA,
+    GitHubShapes,
+    compare_from_git,
+    git_text,
+    tag_from_git,
+    tag_names_from_git,
+    tag_object_from_git,
 )
 
 __all__ = ["API_PREFIX", "MAX_COMMENT_CHARS", "GitHubEmulator"]
@@ -59,9 +67,7 @@ MAX_COMMENT_CHARS: Final = 65536
 RATE_LIMIT: Final = 5000
 ANON_RATE_LIMIT: Final = 60
 STATE_REASONS: Final = frozenset({"completed", "not_planned", "reopened", "duplicate"})
-_GIT_TIMEOUT: Final = 30.0
 _REPO: Final = r"(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)"
-_ZERO_SHA: Final = "0" * 40
 
 Handler = Callable[[Request, SeedRepo, "re.Match[str]"], Response]
 
@@ -152,6 +158,11 @@ class GitHubEmulator(EmulatorServer):
             limit = ANON_RATE_LIMIT if token is None else RATE_LIMIT
             self._used[token or ""] = limit - remaining
 
+    @property
+    def shapes(self) -> GitHubShapes:
+        """The JSON shapes of this emulator's answers (URLs under its own origin)."""
+        return GitHubShapes(self.state, self.api_url, self.origin)
+
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, request: Request) -> Response:
@@ -241,62 +252,6 @@ class GitHubEmulator(EmulatorServer):
 
     # ------------------------------------------------------------------ JSON shapes
 
-    def _user(self, login: str | None) -> dict[str, Any] | None:
-        if login is None:
-            return None
-        base = f"{self.api_url}/users/{login}"
-        uid = int(hashlib.sha256(login.encode()).hexdigest()[:6], 16)
-        return {
-            "login": login,
-            "id": uid,
-            "node_id": f"U_{uid}",
-            "avatar_url": f"{self.origin}/avatars/{login}",
-            "gravatar_id": "",
-            "url": base,
-            "html_url": f"{self.origin}/{login}",
-            "followers_url": f"{base}/followers",
-            "following_url": f"{base}/following{{/other_user}}",
-            "gists_url": f"{base}/gists{{/gist_id}}",
-            "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
-            "subscriptions_url": f"{base}/subscriptions",
-            "organizations_url": f"{base}/orgs",
-            "repos_url": f"{base}/repos",
-            "events_url": f"{base}/events{{/privacy}}",
-            "received_events_url": f"{base}/received_events",
-            "type": "Bot" if login.endswith("-bot") else "User",
-            "site_admin": False,
-            "name": login,
-            "company": None,
-            "blog": "",
-            "location": None,
-            "email": None,
-            "hireable": None,
-            "bio": None,
-            "public_repos": 0,
-            "public_gists": 0,
-            "followers": 0,
-            "following": 0,
-            "created_at": "2020-01-01T00:00:00Z",
-            "updated_at": "2026-01-01T00:00:00Z",
-        }
-
-    def _private_user(self, login: str) -> dict[str, Any] | None:
-        """The authenticated user (``private-user``): the public profile plus the account's own counts."""
-        user = self._user(login)
-        if user is None:
-            return None
-        user.update(
-            {
-                "private_gists": 0,
-                "total_private_repos": 0,
-                "owned_private_repos": 0,
-                "disk_usage": 0,
-                "collaborators": 0,
-                "two_factor_authentication": True,
-            }
-        )
-        return user
-
     def _rate_limit_json(self, token: str | None) -> dict[str, Any]:
         """``GET /rate_limit``: every resource's window, ``rate`` repeating ``core`` (as GitHub does)."""
         used = self._used.get(token or "", 0)
@@ -307,261 +262,6 @@ class GitHubEmulator(EmulatorServer):
             for name, n in (("search", 30), ("graphql", 5000), ("integration_manifest", 5000), ("code_search", 10))
         }
         return {"resources": {"core": core, **others}, "rate": dict(core)}
-
-    def _repo_json(self, repo: SeedRepo) -> dict[str, Any]:
-        base = f"{self.api_url}/repos/{repo.full_name}"
-        html = f"{self.origin}/{repo.full_name}"
-        owner, name = repo.full_name.split("/", 1)
-        urls = {
-            "archive_url": "/{archive_format}{/ref}",
-            "assignees_url": "/assignees{/user}",
-            "blobs_url": "/git/blobs{/sha}",
-            "branches_url": "/branches{/branch}",
-            "collaborators_url": "/collaborators{/collaborator}",
-            "comments_url": "/comments{/number}",
-            "commits_url": "/commits{/sha}",
-            "compare_url": "/compare/{base}...{head}",
-            "contents_url": "/contents/{+path}",
-            "contributors_url": "/contributors",
-            "deployments_url": "/deployments",
-            "downloads_url": "/downloads",
-            "events_url": "/events",
-            "forks_url": "/forks",
-            "git_commits_url": "/git/commits{/sha}",
-            "git_refs_url": "/git/refs{/sha}",
-            "git_tags_url": "/git/tags{/sha}",
-            "hooks_url": "/hooks",
-            "issue_comment_url": "/issues/comments{/number}",
-            "issue_events_url": "/issues/events{/number}",
-            "issues_url": "/issues{/number}",
-            "keys_url": "/keys{/key_id}",
-            "labels_url": "/labels{/name}",
-            "languages_url": "/languages",
-            "merges_url": "/merges",
-            "milestones_url": "/milestones{/number}",
-            "notifications_url": "/notifications{?since,all,participating}",
-            "pulls_url": "/pulls{/number}",
-            "releases_url": "/releases{/id}",
-            "stargazers_url": "/stargazers",
-            "statuses_url": "/statuses/{sha}",
-            "subscribers_url": "/subscribers",
-            "subscription_url": "/subscription",
-            "tags_url": "/tags",
-            "teams_url": "/teams",
-            "trees_url": "/git/trees{/sha}",
-        }
-        out: dict[str, Any] = {k: base + v for k, v in urls.items()}
-        open_issues = sum(
-            1 for i in self.state.issues if i.repo.lower() == repo.full_name.lower() and i.state == "open"
-        )
-        out.update(
-            {
-                "id": repo.id,
-                "node_id": f"R_{repo.id}",
-                "name": name,
-                "full_name": repo.full_name,
-                "owner": self._user(owner),
-                "private": False,
-                "html_url": html,
-                "description": None,
-                "fork": False,
-                "url": base,
-                "clone_url": f"{html}.git",
-                "git_url": f"git://127.0.0.1/{repo.full_name}.git",
-                "ssh_url": f"git@127.0.0.1:{repo.full_name}.git",
-                "svn_url": html,
-                "mirror_url": None,
-                "homepage": None,
-                "language": "Python",
-                "archived": False,
-                "disabled": False,
-                "default_branch": repo.default_branch,
-                "created_at": "2025-01-01T00:00:00Z",
-                "updated_at": "2026-05-01T00:00:00Z",
-                "pushed_at": "2026-05-01T00:00:00Z",
-                "size": 1,
-                "forks_count": 0,
-                "network_count": 0,
-                "open_issues_count": open_issues,
-                "stargazers_count": 0,
-                "subscribers_count": 0,
-                "watchers_count": 0,
-                "has_downloads": True,
-                "has_issues": True,
-                "has_pages": False,
-                "has_projects": False,
-                "has_wiki": False,
-                "has_discussions": False,
-                "visibility": "public",
-                "license": None,
-                "forks": 0,
-                "open_issues": open_issues,
-                "watchers": 0,
-            }
-        )
-        return out
-
-    def _issue_json(self, issue: SeedIssue) -> dict[str, Any]:
-        repo_base = f"{self.api_url}/repos/{issue.repo}"
-        base = f"{repo_base}/issues/{issue.number}"
-        pull = self.state.pull(issue.repo, issue.number)
-        out: dict[str, Any] = {
-            "url": base,
-            "repository_url": repo_base,
-            "labels_url": f"{base}/labels{{/name}}",
-            "comments_url": f"{base}/comments",
-            "events_url": f"{base}/events",
-            "timeline_url": f"{base}/timeline",
-            "html_url": f"{self.origin}/{issue.repo}/{'pull' if pull else 'issues'}/{issue.number}",
-            "id": issue.id,
-            "node_id": f"I_{issue.id}",
-            "number": issue.number,
-            "title": issue.title,
-            "user": self._user(issue.author),
-            "labels": [
-                {
-                    "id": 1 + i,
-                    "node_id": f"L_{i}",
-                    "url": f"{repo_base}/labels/{quote(lbl)}",
-                    "name": lbl,
-                    "color": "ededed",
-                    "default": False,
-                    "description": None,
-                }
-                for i, lbl in enumerate(issue.labels)
-            ],
-            "state": issue.state,
-            "state_reason": issue.state_reason,
-            "locked": False,
-            "active_lock_reason": None,
-            "assignee": None,
-            "assignees": [],
-            "milestone": None,
-            "comments": len(issue.comments),
-            "created_at": issue.created_at,
-            "updated_at": issue.updated_at,
-            "closed_at": issue.closed_at,
-            "closed_by": self._user(issue.closed_by) if issue.state == "closed" else None,
-            "author_association": "MEMBER",
-            "body": issue.body,
-            "body_html": f"<p>{issue.body}</p>",
-            "body_text": issue.body,
-            "performed_via_github_app": None,
-        }
-        if pull is not None:
-            out["pull_request"] = {
-                "url": f"{repo_base}/pulls/{pull.number}",
-                "html_url": f"{self.origin}/{pull.repo}/pull/{pull.number}",
-                "diff_url": f"{self.origin}/{pull.repo}/pull/{pull.number}.diff",
-                "patch_url": f"{self.origin}/{pull.repo}/pull/{pull.number}.patch",
-                "merged_at": pull.merged_at,
-            }
-        return out
-
-    def _event_json(self, issue: SeedIssue, event: SeedEvent) -> dict[str, Any]:
-        crepo = event.commit_repo or issue.repo
-        return {
-            "id": event.id,
-            "node_id": f"E_{event.id}",
-            "url": f"{self.api_url}/repos/{issue.repo}/issues/events/{event.id}",
-            "actor": self._user(event.actor),
-            "event": event.event,
-            "commit_id": event.commit_id,
-            "commit_url": f"{self.api_url}/repos/{crepo}/commits/{event.commit_id}" if event.commit_id else None,
-            "created_at": event.created_at,
-            "state_reason": event.state_reason,
-            "performed_via_github_app": None,
-        }
-
-    def _comment_json(self, issue: SeedIssue, comment: SeedComment) -> dict[str, Any]:
-        return {
-            "id": comment.id,
-            "node_id": f"IC_{comment.id}",
-            "url": f"{self.api_url}/repos/{issue.repo}/issues/comments/{comment.id}",
-            "html_url": f"{self.origin}/{issue.repo}/issues/{issue.number}#issuecomment-{comment.id}",
-            "issue_url": f"{self.api_url}/repos/{issue.repo}/issues/{issue.number}",
-            "user": self._user(comment.author),
-            "created_at": comment.created_at,
-            "updated_at": comment.updated_at,
-            "author_association": "MEMBER",
-            "body": comment.body,
-            "body_html": f"<p>{comment.body}</p>",
-            "body_text": comment.body,
-            "performed_via_github_app": None,
-        }
-
-    def _pull_json(self, pull: SeedPull) -> dict[str, Any]:
-        repo = self.state.repo(pull.repo)
-        repo_json = self._repo_json(repo) if repo else None
-        issue = self.state.find_issue(pull.repo, pull.number)
-        base = f"{self.api_url}/repos/{pull.repo}/pulls/{pull.number}"
-        html = f"{self.origin}/{pull.repo}/pull/{pull.number}"
-        owner = pull.repo.split("/", 1)[0]
-
-        def side(ref: str, sha: str) -> dict[str, Any]:
-            return {"label": f"{owner}:{ref}", "ref": ref, "sha": sha, "user": self._user(owner), "repo": repo_json}
-
-        state = "closed" if pull.merged or (issue is not None and issue.state == "closed") else "open"
-        return {
-            "url": base,
-            "id": pull.id,
-            "node_id": f"PR_{pull.id}",
-            "html_url": html,
-            "diff_url": f"{html}.diff",
-            "patch_url": f"{html}.patch",
-            "issue_url": f"{self.api_url}/repos/{pull.repo}/issues/{pull.number}",
-            "commits_url": f"{base}/commits",
-            "review_comments_url": f"{base}/comments",
-            "review_comment_url": f"{self.api_url}/repos/{pull.repo}/pulls/comments{{/number}}",
-            "comments_url": f"{self.api_url}/repos/{pull.repo}/issues/{pull.number}/comments",
-            "statuses_url": f"{self.api_url}/repos/{pull.repo}/statuses/{pull.head_sha}",
-            "number": pull.number,
-            "state": state,
-            "locked": False,
-            "active_lock_reason": None,
-            "title": pull.title,
-            "user": self._user(pull.author),
-            "body": issue.body if issue else "",
-            "body_html": f"<p>{issue.body if issue else ''}</p>",
-            "body_text": issue.body if issue else "",
-            "created_at": "2026-05-11T09:00:00Z",
-            "updated_at": pull.merged_at or "2026-05-11T09:00:00Z",
-            "closed_at": pull.merged_at,
-            "merged_at": pull.merged_at,
-            "merge_commit_sha": pull.merge_commit_sha,
-            "assignee": None,
-            "assignees": [],
-            "requested_reviewers": [],
-            "requested_teams": [],
-            "labels": [],
-            "milestone": None,
-            "draft": False,
-            "head": side(pull.head_ref, pull.head_sha),
-            "base": side(pull.base_ref, _ZERO_SHA),
-            "_links": {
-                "self": {"href": base},
-                "html": {"href": html},
-                "issue": {"href": f"{self.api_url}/repos/{pull.repo}/issues/{pull.number}"},
-                "comments": {"href": f"{self.api_url}/repos/{pull.repo}/issues/{pull.number}/comments"},
-                "review_comments": {"href": f"{base}/comments"},
-                "commits": {"href": f"{base}/commits"},
-                "statuses": {"href": f"{self.api_url}/repos/{pull.repo}/statuses/{pull.head_sha}"},
-                "review_comment": {"href": f"{self.api_url}/repos/{pull.repo}/pulls/comments{{/number}}"},
-            },
-            "auto_merge": None,
-            "maintainer_can_modify": False,
-            "author_association": "MEMBER",
-            "merged": pull.merged,
-            "mergeable": None,
-            "mergeable_state": "unknown",
-            "merged_by": self._user(pull.author) if pull.merged else None,
-            "comments": 0,
-            "review_comments": 0,
-            "commits": 1,
-            "additions": 1,
-            "deletions": 0,
-            "changed_files": 1,
-        }
 
     # ------------------------------------------------------------------ pagination
 
@@ -592,10 +292,10 @@ class GitHubEmulator(EmulatorServer):
     def _get_user(self, login: str | None) -> Response:
         if login is None:
             return _error(401, "Requires authentication")
-        return Response.json(self._private_user(login))
+        return Response.json(self.shapes.private_user(login))
 
     def _get_repo(self, _request: Request, repo: SeedRepo, _m: re.Match[str]) -> Response:
-        return Response.json(self._repo_json(repo))
+        return Response.json(self.shapes.repo(repo))
 
     def _find_issue(self, repo: SeedRepo, number: str) -> SeedIssue | Response:
         issue = self.state.find_issue(repo.full_name, int(number))
@@ -609,7 +309,7 @@ class GitHubEmulator(EmulatorServer):
         issue = self._find_issue(repo, m["n"])
         if isinstance(issue, Response):
             return issue
-        return Response.json(self._issue_json(issue))
+        return Response.json(self.shapes.issue(issue))
 
     def _patch_issue(self, request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         issue = self._find_issue(repo, m["n"])
@@ -648,7 +348,7 @@ class GitHubEmulator(EmulatorServer):
             self.state.add_event(issue, SeedEvent("reopened", actor=login, created_at=now))
         # A state_reason without a state change is ignored, as on GitHub.
         issue.updated_at = now
-        return Response.json(self._issue_json(issue))
+        return Response.json(self.shapes.issue(issue))
 
     def who_login(self, request: Request) -> str | None:
         """Return the login of *request*'s token."""
@@ -661,57 +361,27 @@ class GitHubEmulator(EmulatorServer):
         if isinstance(issue, Response):
             return issue
         shown = [e for e in issue.events if e.event not in {"cross-referenced", "committed"}]
-        return self._page(request, [self._event_json(issue, e) for e in shown])
+        return self._page(request, [self.shapes.event(issue, e) for e in shown])
 
     def _list_timeline(self, request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         issue = self._find_issue(repo, m["n"])
         if isinstance(issue, Response):
             return issue
         entries: list[tuple[str, int, dict[str, Any]]] = [
-            (e.created_at, e.id, self._timeline_entry(issue, e)) for e in issue.events
+            (e.created_at, e.id, self.shapes.timeline_entry(issue, e)) for e in issue.events
         ]
         for c in issue.comments:
-            cj = self._comment_json(issue, c)
+            cj = self.shapes.comment(issue, c)
             cj.update({"event": "commented", "actor": cj["user"]})
             entries.append((c.created_at, c.id, cj))
         entries.sort(key=lambda t: (t[0], t[1]))
         return self._page(request, [e for _, _, e in entries])
 
-    def _timeline_entry(self, issue: SeedIssue, e: SeedEvent) -> dict[str, Any]:
-        if e.event == "cross-referenced":
-            source = self.state.find_issue(e.source_repo or issue.repo, e.source_number or 0)
-            src: dict[str, Any] | None = None
-            if source is not None:
-                src = self._issue_json(source)
-                src_repo = self.state.repo(source.repo)
-                src["repository"] = self._repo_json(src_repo) if src_repo else None
-            return {
-                "event": "cross-referenced",
-                "actor": self._user(e.actor),
-                "created_at": e.created_at,
-                "updated_at": e.created_at,
-                "source": {"type": "issue", "issue": src},
-            }
-        if e.event == "committed":
-            crepo = e.commit_repo or issue.repo
-            return {
-                "event": "committed",
-                "sha": e.commit_id,
-                "node_id": f"C_{e.id}",
-                "url": f"{self.api_url}/repos/{crepo}/git/commits/{e.commit_id}",
-                "html_url": f"{self.origin}/{crepo}/commit/{e.commit_id}",
-                "author": {"name": e.actor or "ghost", "email": "dev@example.invalid", "date": e.created_at},
-                "committer": {"name": e.actor or "ghost", "email": "dev@example.invalid", "date": e.created_at},
-                "message": f"commit {e.commit_id}",
-                "parents": [],
-            }
-        return self._event_json(issue, e)
-
     def _list_comments(self, request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         issue = self._find_issue(repo, m["n"])
         if isinstance(issue, Response):
             return issue
-        return self._page(request, [self._comment_json(issue, c) for c in issue.comments])
+        return self._page(request, [self.shapes.comment(issue, c) for c in issue.comments])
 
     def _comment_body(self, request: Request) -> str | Response:
         try:
@@ -733,7 +403,7 @@ class GitHubEmulator(EmulatorServer):
         if isinstance(body, Response):
             return body
         comment = self.state.add_comment(issue, self.who_login(request) or "ghost", body, at=_now())
-        cj = self._comment_json(issue, comment)
+        cj = self.shapes.comment(issue, comment)
         return Response.json(cj, 201, {"Location": cj["url"]})
 
     def _find_comment(self, repo: SeedRepo, cid: str) -> tuple[SeedIssue, SeedComment] | Response:
@@ -749,7 +419,7 @@ class GitHubEmulator(EmulatorServer):
         found = self._find_comment(repo, m["id"])
         if isinstance(found, Response):
             return found
-        return Response.json(self._comment_json(*found))
+        return Response.json(self.shapes.comment(*found))
 
     def _update_comment(self, request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         found = self._find_comment(repo, m["id"])
@@ -760,71 +430,18 @@ class GitHubEmulator(EmulatorServer):
             return body
         issue, comment = found
         comment.body, comment.updated_at = body, _now()
-        return Response.json(self._comment_json(issue, comment))
+        return Response.json(self.shapes.comment(issue, comment))
 
     def _get_pull(self, _request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         pull = self.state.pull(repo.full_name, int(m["n"]))
         if pull is None:
             return _error(404, "Not Found")
-        return Response.json(self._pull_json(pull))
+        return Response.json(self.shapes.pull(pull))
 
     # ------------------------------------------------------------------ git-backed routes
 
-    def _commit_json(self, repo: SeedRepo, sha: str, *, stub: bool = False) -> dict[str, Any] | None:
-        parents: list[str]
-        files: list[dict[str, Any]]
-        if stub:
-            message, author, date, parents, files = "", "octo-dev", "2026-05-10T09:00:00Z", [], []
-        elif repo.git_path:
-            info = _git_commit(repo.git_path, sha)
-            if info is None:
-                return None
-            sha, message, author, date, parents, files = info
-        else:
-            seeded = repo.commits.get(sha) or next((c for s, c in repo.commits.items() if s.startswith(sha)), None)
-            if seeded is None or len(sha) < 7:
-                return None
-            sha, message, author, date = seeded.sha, seeded.message, seeded.author, seeded.date
-            parents, files = list(seeded.parents), [dict(f) for f in seeded.files]
-        base = f"{self.api_url}/repos/{repo.full_name}"
-        html = f"{self.origin}/{repo.full_name}"
-        for f in files:
-            name = f["filename"]
-            f.setdefault("sha", hashlib.sha1(name.encode()).hexdigest())  # noqa: S324 - an id, not security
-            f.setdefault("status", "modified")
-            f.setdefault("additions", 0)
-            f.setdefault("deletions", 0)
-            f["changes"] = f["additions"] + f["deletions"]
-            f["blob_url"] = f"{html}/blob/{sha}/{name}"
-            f["raw_url"] = f"{html}/raw/{sha}/{name}"
-            f["contents_url"] = f"{base}/contents/{name}?ref={sha}"
-        adds = sum(f["additions"] for f in files)
-        dels = sum(f["deletions"] for f in files)
-        person = {"name": author, "email": f"{author}@example.invalid", "date": date}
-        return {
-            "sha": sha,
-            "node_id": f"C_{sha[:10]}",
-            "url": f"{base}/commits/{sha}",
-            "html_url": f"{html}/commit/{sha}",
-            "comments_url": f"{base}/commits/{sha}/comments",
-            "commit": {
-                "url": f"{base}/git/commits/{sha}",
-                "author": person,
-                "committer": person,
-                "message": message,
-                "tree": {"url": f"{base}/git/trees/{_ZERO_SHA}", "sha": _ZERO_SHA},
-                "comment_count": 0,
-                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
-            },
-            "author": self._user(author),
-            "committer": self._user(author),
-            "parents": [{"sha": p, "url": f"{base}/commits/{p}", "html_url": f"{html}/commit/{p}"} for p in parents],
-            "stats": {"additions": adds, "deletions": dels, "total": adds + dels},
-            "files": files,
-        }
-
     def _get_commit(self, _request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
-        data = self._commit_json(repo, m["sha"])
+        data = self.shapes.commit(repo, m["sha"])
         if data is None:
             return _error(422, f"No commit found for SHA: {m['sha']}")
         return Response.json(data)
@@ -832,7 +449,7 @@ class GitHubEmulator(EmulatorServer):
     def _compare(self, _request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         base, head = m["base"], m["head"]
         if repo.git_path:
-            counted = _git_compare(repo.git_path, base, head)
+            counted = compare_from_git(repo.git_path, base, head)
             if counted is None:
                 return _error(404, "Not Found")
             base_sha, head_sha, ahead, behind = counted
@@ -854,7 +471,7 @@ class GitHubEmulator(EmulatorServer):
             behind = 1 if status in {"behind", "diverged"} else 0
         url = f"{self.api_url}/repos/{repo.full_name}/compare/{base}...{head}"
         html = f"{self.origin}/{repo.full_name}/compare/{base}...{head}"
-        base_commit = self._commit_json(repo, base_sha) or self._commit_json(repo, base_sha, stub=True)
+        base_commit = self.shapes.commit(repo, base_sha) or self.shapes.commit(repo, base_sha, stub=True)
         return Response.json(
             {
                 "url": url,
@@ -876,7 +493,7 @@ class GitHubEmulator(EmulatorServer):
     def _tag_target(self, repo: SeedRepo, tag: str) -> tuple[str, str] | None:
         """Return (object type, object sha) the tag ref points at."""
         if repo.git_path:
-            return _git_tag(repo.git_path, tag)
+            return tag_from_git(repo.git_path, tag)
         sha = repo.tags.get(tag)
         return ("commit", sha) if sha else None
 
@@ -898,7 +515,7 @@ class GitHubEmulator(EmulatorServer):
 
     def _get_tag_object(self, _request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
         sha = m["sha"]
-        info = _git_tag_object(repo.git_path, sha) if repo.git_path else None
+        info = tag_object_from_git(repo.git_path, sha) if repo.git_path else None
         if info is None:
             return _error(404, "Not Found")
         name, message, target = info
@@ -917,14 +534,14 @@ class GitHubEmulator(EmulatorServer):
         )
 
     def _list_tags(self, request: Request, repo: SeedRepo, _m: re.Match[str]) -> Response:
-        names = _git_tag_names(repo.git_path) if repo.git_path else sorted(repo.tags)
+        names = tag_names_from_git(repo.git_path) if repo.git_path else sorted(repo.tags)
         base = f"{self.api_url}/repos/{repo.full_name}"
         items = []
         for name in names:
             target = self._tag_target(repo, name)
-            commit = target[1] if target else _ZERO_SHA
+            commit = target[1] if target else ZERO_SHA
             if repo.git_path and target and target[0] == "tag":
-                peeled = _git(repo.git_path, "rev-parse", f"{name}^{{commit}}")
+                peeled = git_text(repo.git_path, "rev-parse", f"{name}^{{commit}}")
                 commit = peeled or commit
             items.append(
                 {
@@ -949,118 +566,3 @@ def _token_of(headers: Mapping[str, str]) -> str | None:
                 return value.strip()
             return v.strip()
     return None
-
-
-def _git(path: str, *args: str) -> str | None:
-    """Run git in *path*; return stripped stdout, or None when git fails."""
-    try:
-        proc = subprocess.run(
-            ["git", "-C", path, *args],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def _rev(path: str, ref: str) -> str | None:
-    if ref.startswith("-"):
-        return None
-    return _git(path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-
-
-def _git_commit(path: str, ref: str) -> tuple[str, str, str, str, list[str], list[dict[str, Any]]] | None:
-    sha = _rev(path, ref)
-    if sha is None:
-        return None
-    meta = _git(path, "show", "-s", "--format=%P%x00%an%x00%aI%x00%B", sha)
-    if meta is None:
-        return None
-    parent_line, author, date, message = meta.split("\x00", 3)
-    parents = parent_line.split()
-    if parents:
-        numstat = _git(path, "diff", "--numstat", "--no-renames", parents[0], sha) or ""
-        patch = _git(path, "diff", "--no-renames", parents[0], sha) or ""
-    else:
-        numstat = _git(path, "show", "--format=", "--numstat", "--no-renames", "--root", sha) or ""
-        patch = _git(path, "show", "--format=", "--no-renames", "--root", sha) or ""
-    patches = _split_patch(patch)
-    files: list[dict[str, Any]] = []
-    for line in numstat.splitlines():
-        parts = line.split("\t")
-        if len(parts) != 3:
-            continue
-        adds, dels, name = parts
-        text = patches.get(name, "")
-        status = (
-            "added"
-            if "\nnew file mode" in "\n" + text
-            else "removed"
-            if "\ndeleted file mode" in "\n" + text
-            else "modified"
-        )
-        body = text.split("\n@@", 1)
-        files.append(
-            {
-                "filename": name,
-                "status": status,
-                "additions": int(adds) if adds.isdigit() else 0,
-                "deletions": int(dels) if dels.isdigit() else 0,
-                "patch": "@@" + body[1] if len(body) == 2 else "",
-            }
-        )
-    date_z = dt.datetime.fromisoformat(date).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return sha, message.strip(), author, date_z, parents, files
-
-
-def _split_patch(patch: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for chunk in re.split(r"(?m)^diff --git ", patch):
-        if not chunk.strip():
-            continue
-        header = chunk.split("\n", 1)[0]
-        m = re.match(r"a/(?P<a>.+) b/(?P<b>.+)$", header)
-        if m:
-            out[m["b"]] = chunk
-    return out
-
-
-def _git_compare(path: str, base: str, head: str) -> tuple[str, str, int, int] | None:
-    base_sha, head_sha = _rev(path, base), _rev(path, head)
-    if base_sha is None or head_sha is None:
-        return None
-    counts = _git(path, "rev-list", "--left-right", "--count", f"{base_sha}...{head_sha}")
-    if counts is None:
-        return None
-    behind, ahead = (int(x) for x in counts.split())
-    return base_sha, head_sha, ahead, behind
-
-
-def _git_tag(path: str, tag: str) -> tuple[str, str] | None:
-    if tag.startswith("-"):
-        return None
-    sha = _git(path, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}")
-    if sha is None:
-        return None
-    kind = _git(path, "cat-file", "-t", sha)
-    return ("tag" if kind == "tag" else "commit", sha)
-
-
-def _git_tag_object(path: str, sha: str) -> tuple[str, str, str] | None:
-    if _git(path, "cat-file", "-t", sha) != "tag":
-        return None
-    raw = _git(path, "cat-file", "tag", sha) or ""
-    head, _, message = raw.partition("\n\n")
-    fields = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
-    target = _git(path, "rev-parse", f"{sha}^{{commit}}")
-    if target is None:
-        return None
-    return fields.get("tag", ""), message.strip(), target
-
-
-def _git_tag_names(path: str) -> list[str]:
-    out = _git(path, "tag", "--list") or ""
-    return sorted(line for line in out.splitlines() if line)
