@@ -360,7 +360,7 @@ class GitHubShapes:
         }
 
     def timeline_entry(self, issue: SeedIssue, e: SeedEvent) -> dict[str, Any]:
-        """Return one timeline entry: ``cross-referenced`` (source issue with its repository), ``committed`` or an event."""
+        """Return one timeline entry: ``cross-referenced`` (with the source repository), ``committed`` or an event."""
         if e.event == "cross-referenced":
             source = self.state.find_issue(e.source_repo or issue.repo, e.source_number or 0)
             src: dict[str, Any] | None = None
@@ -391,7 +391,7 @@ class GitHubShapes:
         return self.event(issue, e)
 
     def commit(self, repo: SeedRepo, sha: str, *, stub: bool = False) -> dict[str, Any] | None:
-        """Return a ``commit`` with files and patches, from git or the seed (*stub*: an empty placeholder); None if unknown."""
+        """Return a ``commit`` with files and patches from git or the seed (*stub*: a placeholder); None if unknown."""
         parents: list[str]
         files: list[dict[str, Any]]
         if stub:
