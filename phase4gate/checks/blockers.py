@@ -15,9 +15,11 @@ fix-substance audit, which judges what the change does.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from attrs import frozen
 
@@ -31,6 +33,8 @@ __all__ = [
     "BlockersVerdict",
     "check_blockers_closed",
     "closer_ref",
+    "closers_from_timeline",
+    "repo_from_url",
 ]
 
 CONDITION_OPEN: Final = "Either issue still OPEN"
@@ -214,3 +218,95 @@ def check_blockers_closed(
 def _others(blockers: Sequence[BlockerVerdict], shown: Sequence[BlockerVerdict]) -> str:
     rest = [b.reason for b in blockers if not b.ok and b not in shown]
     return f"; also: {'; '.join(rest)}" if rest else ""
+
+
+# ------------------------------------------------------------------ which closing counts
+
+_REPO_IN_URL: Final = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)/")
+
+
+def repo_from_url(url: str | None, default: str) -> str:
+    """Return the ``owner/name`` in a GitHub API *url*, else *default*."""
+    m = _REPO_IN_URL.search(url or "")
+    return m["repo"] if m else default
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def closers_from_timeline(
+    repo: str,
+    timeline: Iterable[Mapping[str, Any]],
+    pulls: Mapping[str, Mapping[str, Any]],
+) -> tuple[Closer, ...]:
+    """Return every candidate closer of the issue's current closing, with how it was found.
+
+    Only what happened after the last ``reopened`` entry counts: a closing that
+    was undone by a re-open proves nothing about the current one.
+
+    * ``closed-event``: a ``closed`` entry's ``commit_id`` (repository from its ``commit_url``);
+    * ``cross-referenced-pr``: a ``cross-referenced`` entry from a pull request in any
+      repository, looked up in *pulls* (PR API URL -> PR JSON) for ``merged`` and
+      ``merge_commit_sha``; an unmerged PR is listed with ``merged=False``; a PR
+      merged before the last re-open is left out;
+    * ``referenced-commit``: a ``referenced`` entry's ``commit_id``.
+    """
+    entries = list(timeline)
+    last_reopen: dt.datetime | None = None
+    start = 0
+    for i, e in enumerate(entries):
+        if e.get("event") == "reopened":
+            start = i + 1
+            last_reopen = _parse_time(e.get("created_at"))
+    found: list[Closer] = []
+    for i, e in enumerate(entries):
+        kind = e.get("event")
+        if kind == "cross-referenced":
+            closer = _pr_closer(repo, e, pulls, last_reopen)
+            if closer is not None:
+                found.append(closer)
+            continue
+        if i < start:
+            continue
+        sha = e.get("commit_id")
+        if kind in {"closed", "referenced"} and isinstance(sha, str) and sha:
+            how = "closed-event" if kind == "closed" else "referenced-commit"
+            found.append(Closer(how=how, repo=repo_from_url(e.get("commit_url"), repo), sha=sha))
+    unique: list[Closer] = []
+    for c in found:
+        if c not in unique:
+            unique.append(c)
+    return tuple(unique)
+
+
+def _pr_closer(
+    repo: str, entry: Mapping[str, Any], pulls: Mapping[str, Mapping[str, Any]], last_reopen: dt.datetime | None
+) -> Closer | None:
+    source = entry.get("source") or {}
+    issue = source.get("issue") if isinstance(source, Mapping) else None
+    if not isinstance(issue, Mapping) or not isinstance(issue.get("pull_request"), Mapping):
+        return None
+    pr_url = issue["pull_request"].get("url")
+    repository = issue.get("repository")
+    pr_repo = repository.get("full_name") if isinstance(repository, Mapping) else None
+    pr_repo = pr_repo or repo_from_url(pr_url, repo)
+    pr = pulls.get(pr_url) if isinstance(pr_url, str) else None
+    merged = bool(pr.get("merged")) if pr is not None else False
+    merged_at = _parse_time(pr.get("merged_at")) if pr is not None else None
+    if merged and last_reopen is not None and merged_at is not None and merged_at < last_reopen:
+        return None
+    sha = pr.get("merge_commit_sha") if pr is not None and merged else None
+    number = issue.get("number")
+    return Closer(
+        how="cross-referenced-pr",
+        repo=pr_repo,
+        sha=sha if isinstance(sha, str) else None,
+        pr_number=number if isinstance(number, int) else None,
+        merged=merged,
+    )

@@ -10,7 +10,7 @@ JSON itself where needed:
 * an issue event whose ``actor`` is null (a deleted account) raises TypeError and
   aborts the whole listing, and there is no timeline method: we read the timeline
   JSON ourselves;
-* nothing is retried and rate-limit headers are never read: :class:`_RetryingSession`
+* nothing is retried and rate-limit headers are never read: :class:`session.RetryingSession`
   retries 5xx (idempotent methods only) and rate limits (Retry-After, else
   ``x-ratelimit-reset``, else at least 60 s) within a total deadline, as the project's
   one :class:`phase4gate.retry.RetryPolicy` decides; every delay goes through the
@@ -20,30 +20,33 @@ JSON itself where needed:
 * ``GitHubEnterprise(url)`` appends ``/api/v3`` to whatever it is given: we use
   ``GitHub`` and set the session's base URL to the API URL as configured.
 
+The package: ``session`` (the retrying github3 session), ``payloads`` (JSON -> models) and
+this module, the client.  Which closer of an issue counts is a WP01 rule and lives in
+:func:`phase4gate.checks.blockers.closers_from_timeline` (re-exported here).
+
 The token never appears in a message, log or exception: errors are built from the
 repository, the issue, the HTTP status and GitHub's message, then redacted.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import github3
-import requests
 from github3 import exceptions as gh_exc
 from github3.issues.comment import IssueComment
-from github3.session import GitHubSession
 from github3.structs import GitHubIterator
 
+from phase4gate.adapters.github.payloads import comment_from_json, snapshot_from_json
+from phase4gate.adapters.github.session import RetryingSession, url_path
+from phase4gate.checks.blockers import closers_from_timeline, repo_from_url
 from phase4gate.errors import GitHubError, redact
-from phase4gate.models import Closer, Comment, IssueSnapshot
+from phase4gate.models import Comment, IssueSnapshot
 from phase4gate.retry import (
     DEFAULT_RETRY_STATUSES,
     IDEMPOTENT_METHODS,
@@ -72,215 +75,6 @@ MAX_COMMENT_CHARS: Final = 65536
 STATE_REASONS: Final = frozenset({"completed", "not_planned", "duplicate"})
 _MAX_PAGES: Final = 50
 _MAX_TAG_DEPTH: Final = 5
-_REPO_IN_URL: Final = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)/")
-
-
-class _RetryingSession(GitHubSession):  # type: ignore[misc]  # github3 is untyped
-    """github3's session with retries, a deadline, ETag caching and a request count."""
-
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        *,
-        timeout: float,
-        sleep: Callable[[float], None],
-        clock: Callable[[], float],
-        epoch: Callable[[], float],
-    ) -> None:
-        super().__init__(default_connect_timeout=timeout, default_read_timeout=timeout)
-        self.policy = policy
-        self.sleep = sleep
-        self.clock = clock
-        self.epoch = epoch
-        self.context = "GitHub"
-        self.attempts = 0
-        self.delays: list[float] = []
-        self._etags: dict[str, tuple[str, requests.Response]] = {}
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # noqa: ANN401 - requests' signature
-        """Send *method* *url*, retrying within the policy; answer 304s from the ETag cache.
-
-        Raises:
-            GitHubError: the deadline or the retries ran out, or the connection kept failing.
-        """
-        method = method.upper()
-        key = None
-        if method == "GET":
-            params = kwargs.get("params") or {}
-            key = url + ("?" + urlencode(sorted(params.items())) if params else "")
-            cached = self._etags.get(key)
-            if cached is not None:
-                kwargs["headers"] = {**(kwargs.get("headers") or {}), "If-None-Match": cached[0]}
-        start = self.clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response: requests.Response = super().request(method, url, *args, **kwargs)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                self.attempts += 1
-                what = f"{type(exc).__name__}"
-                retry_in = self.policy.connection_delay(method, attempt=attempt)
-                if retry_in is None:
-                    raise self._give_up(method, url, attempt, f"the connection failed ({what})", None) from None
-                self._wait(retry_in, start, method, url, attempt=attempt, last=what, status=None)
-                continue
-            self.attempts += 1 + len(response.history)
-            if response.status_code == 304 and key is not None and key in self._etags:
-                return self._etags[key][1]
-            body = response.text if response.status_code >= 400 else ""
-            delay = self.policy.delay_for(
-                method, response.status_code, response.headers, body, attempt=attempt, now_epoch=self.epoch()
-            )
-            if delay is None:
-                if key is not None and response.status_code == 200 and response.headers.get("ETag"):
-                    self._etags[key] = (response.headers["ETag"], response)
-                return response
-            self._wait(
-                delay,
-                start,
-                method,
-                url,
-                attempt=attempt,
-                last=f"HTTP {response.status_code}",
-                status=response.status_code,
-            )
-
-    def _wait(  # noqa: PLR0913 - private; one retry's facts
-        self, delay: float, start: float, method: str, url: str, *, attempt: int, last: str, status: int | None
-    ) -> None:
-        elapsed = self.clock() - start
-        if not self.policy.within_deadline(elapsed, delay):
-            reason = f"{last}; waiting {delay:g}s more would pass the {self.policy.deadline:g}s deadline"
-            raise self._give_up(method, url, attempt, reason, status)
-        LOG.info("%s: %s %s answered %s; retrying in %gs", self.context, method, _path(url), last, delay)
-        self.delays.append(delay)
-        self.sleep(delay)
-
-    def _give_up(self, method: str, url: str, attempt: int, reason: str, status: int | None) -> GitHubError:
-        return GitHubError(
-            f"{self.context}: {method} {_path(url)} gave up after {attempt} attempt(s): {reason}",
-            url=url,
-            status=status,
-            hint="GitHub is unavailable or rate-limiting this token; re-run later (the gate resumes)",
-        )
-
-
-def _path(url: str) -> str:
-    return url.split("?", 1)[0]
-
-
-def _repo_from_url(url: str | None, default: str) -> str:
-    m = _REPO_IN_URL.search(url or "")
-    return m["repo"] if m else default
-
-
-def _parse_time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def closers_from_timeline(
-    repo: str,
-    timeline: Iterable[Mapping[str, Any]],
-    pulls: Mapping[str, Mapping[str, Any]],
-) -> tuple[Closer, ...]:
-    """Return every candidate closer of the issue's current closing, with how it was found.
-
-    Only what happened after the last ``reopened`` entry counts: a closing that
-    was undone by a re-open proves nothing about the current one.
-
-    * ``closed-event``: a ``closed`` entry's ``commit_id`` (repository from its ``commit_url``);
-    * ``cross-referenced-pr``: a ``cross-referenced`` entry from a pull request in any
-      repository, looked up in *pulls* (PR API URL -> PR JSON) for ``merged`` and
-      ``merge_commit_sha``; an unmerged PR is listed with ``merged=False``; a PR
-      merged before the last re-open is left out;
-    * ``referenced-commit``: a ``referenced`` entry's ``commit_id``.
-    """
-    entries = list(timeline)
-    last_reopen: dt.datetime | None = None
-    start = 0
-    for i, e in enumerate(entries):
-        if e.get("event") == "reopened":
-            start = i + 1
-            last_reopen = _parse_time(e.get("created_at"))
-    found: list[Closer] = []
-    for i, e in enumerate(entries):
-        kind = e.get("event")
-        if kind == "cross-referenced":
-            closer = _pr_closer(repo, e, pulls, last_reopen)
-            if closer is not None:
-                found.append(closer)
-            continue
-        if i < start:
-            continue
-        sha = e.get("commit_id")
-        if kind in {"closed", "referenced"} and isinstance(sha, str) and sha:
-            how = "closed-event" if kind == "closed" else "referenced-commit"
-            found.append(Closer(how=how, repo=_repo_from_url(e.get("commit_url"), repo), sha=sha))
-    unique: list[Closer] = []
-    for c in found:
-        if c not in unique:
-            unique.append(c)
-    return tuple(unique)
-
-
-def _pr_closer(
-    repo: str, entry: Mapping[str, Any], pulls: Mapping[str, Mapping[str, Any]], last_reopen: dt.datetime | None
-) -> Closer | None:
-    source = entry.get("source") or {}
-    issue = source.get("issue") if isinstance(source, Mapping) else None
-    if not isinstance(issue, Mapping) or not isinstance(issue.get("pull_request"), Mapping):
-        return None
-    pr_url = issue["pull_request"].get("url")
-    repository = issue.get("repository")
-    pr_repo = repository.get("full_name") if isinstance(repository, Mapping) else None
-    pr_repo = pr_repo or _repo_from_url(pr_url, repo)
-    pr = pulls.get(pr_url) if isinstance(pr_url, str) else None
-    merged = bool(pr.get("merged")) if pr is not None else False
-    merged_at = _parse_time(pr.get("merged_at")) if pr is not None else None
-    if merged and last_reopen is not None and merged_at is not None and merged_at < last_reopen:
-        return None
-    sha = pr.get("merge_commit_sha") if pr is not None and merged else None
-    number = issue.get("number")
-    return Closer(
-        how="cross-referenced-pr",
-        repo=pr_repo,
-        sha=sha if isinstance(sha, str) else None,
-        pr_number=number if isinstance(number, int) else None,
-        merged=merged,
-    )
-
-
-def _comment(data: Mapping[str, Any]) -> Comment:
-    user = data.get("user")
-    return Comment(
-        id=int(data["id"]),
-        author=user.get("login") if isinstance(user, Mapping) else None,
-        body=str(data.get("body") or ""),
-        created_at=str(data.get("created_at") or ""),
-        updated_at=data.get("updated_at"),
-        url=data.get("html_url"),
-    )
-
-
-def _snapshot(repo: str, number: int, data: Mapping[str, Any], closers: tuple[Closer, ...] = ()) -> IssueSnapshot:
-    closed_by = data.get("closed_by")
-    return IssueSnapshot(
-        repo=repo,
-        number=number,
-        state=str(data.get("state")),
-        title=str(data.get("title") or ""),
-        state_reason=data.get("state_reason"),
-        closed_at=data.get("closed_at"),
-        closed_by=closed_by.get("login") if isinstance(closed_by, Mapping) else None,
-        closers=closers,
-        url=data.get("html_url"),
-    )
 
 
 class GitHubClient:
@@ -308,7 +102,7 @@ class GitHubClient:
         self.sleep = sleep
         # *policy* wins; *max_retries* and *deadline* build one for callers that pass numbers.
         self.policy = policy if policy is not None else RetryPolicy(max_retries=max_retries, deadline=deadline)
-        self._session = _RetryingSession(self.policy, timeout=timeout, sleep=sleep, clock=clock, epoch=epoch)
+        self._session = RetryingSession(self.policy, timeout=timeout, sleep=sleep, clock=clock, epoch=epoch)
         self._gh = github3.GitHub(token=self._token or "", session=self._session)
         # Not GitHubEnterprise: it appends /api/v3 to whatever it is given.
         self._session.base_url = self.api_url
@@ -397,7 +191,7 @@ class GitHubClient:
             return response.json()
         except ValueError:
             raise GitHubError(
-                f"{context}: {method} {_path(url)} answered {response.status_code} with a body that is not JSON",
+                f"{context}: {method} {url_path(url)} answered {response.status_code} with a body that is not JSON",
                 url=url,
                 status=response.status_code,
             ) from None
@@ -428,7 +222,7 @@ class GitHubClient:
         while next_url:
             pages += 1
             if pages > _MAX_PAGES:
-                raise GitHubError(f"{context}: {_path(url)} has more than {_MAX_PAGES} pages", url=url)
+                raise GitHubError(f"{context}: {url_path(url)} has more than {_MAX_PAGES} pages", url=url)
             self._session.context = context
             response = self._session.request("GET", next_url)
             if response.status_code != 200:
@@ -440,9 +234,11 @@ class GitHubClient:
             try:
                 items = response.json()
             except ValueError:
-                raise GitHubError(f"{context}: {_path(next_url)} answered a body that is not JSON", url=url) from None
+                raise GitHubError(
+                    f"{context}: {url_path(next_url)} answered a body that is not JSON", url=url
+                ) from None
             if not isinstance(items, list):
-                raise GitHubError(f"{context}: {_path(next_url)} answered {type(items).__name__}, expected a list")
+                raise GitHubError(f"{context}: {url_path(next_url)} answered {type(items).__name__}, expected a list")
             yield from (i for i in items if isinstance(i, Mapping))
             next_url = response.links.get("next", {}).get("url")
 
@@ -477,7 +273,7 @@ class GitHubClient:
         issue = self._github3(context, lambda: self._gh.issue(owner, name, number), url)
         data: Mapping[str, Any] = issue.as_dict()
         if data.get("state") != "closed":
-            return _snapshot(repo, number, data)
+            return snapshot_from_json(repo, number, data)
         timeline_url = data.get("timeline_url") or f"{data.get('url', url)}/timeline"
         timeline = list(self._pages(f"{context} timeline", timeline_url))
         pulls: dict[str, Mapping[str, Any]] = {}
@@ -487,9 +283,9 @@ class GitHubClient:
             pr = src_issue.get("pull_request") if isinstance(src_issue, Mapping) else None
             pr_url = pr.get("url") if isinstance(pr, Mapping) else None
             if isinstance(pr_url, str) and pr_url not in pulls:
-                pulls[pr_url] = self._call(f"{context} via {_repo_from_url(pr_url, repo)} PR", "GET", pr_url)
-        return _snapshot(
-            repo, number, data, closers_from_timeline(_repo_from_url(str(data.get("url")), repo), timeline, pulls)
+                pulls[pr_url] = self._call(f"{context} via {repo_from_url(pr_url, repo)} PR", "GET", pr_url)
+        return snapshot_from_json(
+            repo, number, data, closers_from_timeline(repo_from_url(str(data.get("url")), repo), timeline, pulls)
         )
 
     def list_comments(self, repo: str, number: int) -> tuple[Comment, ...]:
@@ -511,7 +307,7 @@ class GitHubClient:
             return out
 
         raw = self._github3(context, read, url)
-        return tuple(_comment(c.as_dict()) for c in raw)
+        return tuple(comment_from_json(c.as_dict()) for c in raw)
 
     def compare_status(self, repo: str, base: str, head: str) -> str:
         """Return GitHub's compare status of *head* against *base*: ahead, behind, identical or diverged.
@@ -568,7 +364,7 @@ class GitHubClient:
         me: str | None = None
         for attempt in range(1, self.policy.max_retries + 2):
             try:
-                return _comment(self._call(context, "POST", url, payload={"body": body}, expect=201))
+                return comment_from_json(self._call(context, "POST", url, payload={"body": body}, expect=201))
             except GitHubError as exc:
                 if exc.status is not None and exc.status < 500:
                     raise
@@ -579,8 +375,7 @@ class GitHubClient:
             landed = [c for c in self.list_comments(repo, number) if c.author == me and c.body == body]
             if landed:
                 return landed[-1]
-            self._session.delays.append(self.policy.backoff(attempt))
-            self.sleep(self.policy.backoff(attempt))
+            self._session.pause(self.policy.backoff(attempt))
         raise GitHubError(f"{context}: not posted")  # pragma: no cover - the loop returns or raises
 
     def update_comment(self, repo: str, comment_id: int, body: str) -> Comment:
@@ -595,7 +390,7 @@ class GitHubClient:
                 f"{context}: the body is {len(body)} characters; GitHub accepts at most {MAX_COMMENT_CHARS}"
             )
         url = self._url(repo, "issues", "comments", comment_id)
-        return _comment(self._call(context, "PATCH", url, payload={"body": body}))
+        return comment_from_json(self._call(context, "PATCH", url, payload={"body": body}))
 
     def _read_issue(self, context: str, repo: str, number: int) -> Mapping[str, Any]:
         data = self._call(context, "GET", self._url(repo, "issues", number))
@@ -627,12 +422,12 @@ class GitHubClient:
         if data.get("state") == "closed":
             # GitHub ignores a state_reason without a state change: an already closed
             # issue keeps its reason, and the snapshot shows which one it has.
-            return _snapshot(repo, number, data)
+            return snapshot_from_json(repo, number, data)
         url = self._url(repo, "issues", number)
         data = self._call(context, "PATCH", url, payload={"state": "closed", "state_reason": reason})
         if data.get("state") != "closed":
             raise GitHubError(f"{context}: GitHub answered state {data.get('state')!r} after closing", url=url)
-        return _snapshot(repo, number, data)
+        return snapshot_from_json(repo, number, data)
 
     def reopen_issue(self, repo: str, number: int) -> IssueSnapshot:
         """Re-open *repo*#*number*; already open is a no-op (re-opening an open issue is not an error).
@@ -643,12 +438,12 @@ class GitHubClient:
         context = f"{repo}#{number} reopen"
         data = self._read_issue(context, repo, number)
         if data.get("state") == "open":
-            return _snapshot(repo, number, data)
+            return snapshot_from_json(repo, number, data)
         url = self._url(repo, "issues", number)
         data = self._call(context, "PATCH", url, payload={"state": "open"})
         if data.get("state") != "open":
             raise GitHubError(f"{context}: GitHub answered state {data.get('state')!r} after re-opening", url=url)
-        return _snapshot(repo, number, data)
+        return snapshot_from_json(repo, number, data)
 
 
 def _split(repo: str) -> tuple[str, str]:

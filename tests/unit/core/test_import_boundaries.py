@@ -1,0 +1,44 @@
+"""Who may import what: github3 only inside the GitHub adapter; checks import no adapter, no I/O client."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[3] / "phase4gate"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "canary_suite" not in p.parts)
+
+
+def test_the_package_is_found() -> None:
+    assert (PACKAGE / "adapters" / "github" / "__init__.py").is_file()
+    assert len(modules()) > 40
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_github3_only_in_the_github_adapter(path: Path) -> None:
+    users = {m for m in imported_modules(path) if m == "github3" or m.startswith("github3.")}
+    inside = path.parent == PACKAGE / "adapters" / "github"
+    assert inside or not users, f"{path.relative_to(PACKAGE)} imports {sorted(users)}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "checks").rglob("*.py")), ids=lambda p: p.name)
+def test_checks_are_pure(path: Path) -> None:
+    io = {"urllib3", "requests", "github3", "subprocess", "socket", "filelock"}
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in io or m.startswith("phase4gate.adapters")}
+    assert not bad, f"checks/{path.name} imports I/O: {sorted(bad)}"
