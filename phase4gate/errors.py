@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from typing import Final
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SaaSError",
     "UsageError",
     "credential_kind",
+    "most_severe",
     "redact",
     "redact_data",
 ]
@@ -42,6 +44,23 @@ class ExitCode(enum.IntEnum):
     INFRA = 3
     INTERNAL = 70
     INTERRUPTED = 130
+
+
+# Which code wins when several WPs ended differently: a bug, then a configuration error
+# (fix the file first), then "could not decide", then a stop.
+_SEVERITY: Final = (
+    ExitCode.PASSED,
+    ExitCode.STOPPED,
+    ExitCode.INFRA,
+    ExitCode.USAGE,
+    ExitCode.INTERRUPTED,
+    ExitCode.INTERNAL,
+)
+
+
+def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
+    """Return the most severe of *codes* (``PASSED`` for none): 70 > 130 > 2 > 3 > 1 > 0."""
+    return max(codes, key=_SEVERITY.index, default=ExitCode.PASSED)
 
 
 # GitHub token shapes (classic, fine-grained, app, OAuth, refresh) and bearer headers.
