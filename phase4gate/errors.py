@@ -221,8 +221,8 @@ class AdapterError(Phase4GateError):
     exit_code = ExitCode.INFRA
 
     def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
-        # Never keep a query string: it may carry credentials.
-        self.url = url.split("?", 1)[0] if url else None
+        # Never keep a query string or a userinfo: they may carry credentials.
+        self.url = redact(url.split("?", 1)[0]) if url else None
         super().__init__(message, hint=hint)
 
 
