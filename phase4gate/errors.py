@@ -78,7 +78,8 @@ _SECRET_PARAM_RE = re.compile(
     r"(?i:token|sig|signature|secret|password|passwd|pwd|key|apikey|auth|credential|code|session)"
     r"(?:[_.-][A-Za-z0-9_.-]*)?=)(?P<value>[^&#\s\"'<>]+)"
 )
-_SCHEME_CREDENTIAL_RE = re.compile(r"\s*(?i:bearer|basic|token)\s+\S")
+# A whole value that is "<scheme> <credential>": one word of 8+ characters holding a digit or + / = (not prose).
+_SCHEME_CREDENTIAL_RE = re.compile(r"\s*(?i:bearer|basic|token)\s+(?=\S*[0-9+/=])\S{8,}\s*$")
 _URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 MASK: Final = "***"
 
@@ -111,8 +112,8 @@ def redact(text: str, *secrets: str | None) -> str:
 def credential_kind(text: str) -> str | None:
     """Say what kind of credential *text* holds, without quoting it; ``None`` when it holds none.
 
-    Stricter than :func:`redact` (which must leave prose alone): any ``Bearer``,
-    ``Basic`` or ``token`` scheme value counts, and so does a URL with a password,
+    Stricter than :func:`redact` (which must leave prose alone): a whole value
+    ``Bearer …``, ``Basic …`` or ``token …`` counts, and so does a URL with a password,
     an ``http(s)`` URL with a user part, or a credential query value.  A plain
     ``ssh://git@host`` user is not a credential.
     """

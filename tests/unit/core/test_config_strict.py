@@ -295,6 +295,15 @@ def test_plain_urls_and_ssh_users_are_not_credentials(tmp_path: Path) -> None:
     assert config.audit.checkouts["Priivacy-ai/spec-kitty"].startswith("ssh://git@")
 
 
+def test_prose_about_tokens_is_not_a_credential(tmp_path: Path) -> None:
+    """A blocker titled "Token refresh fails" or "Basic auth broken" is a title, not a secret."""
+    config = _load(
+        tmp_path,
+        '[[blockers]]\nnumber = 7\ntitle = "Token refresh fails"\n[[blockers]]\nnumber = 8\ntitle = "Basic auth broken"\n',
+    )
+    assert [b.title for b in config.blockers] == ["Token refresh fails", "Basic auth broken"]
+
+
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "phase4gate", *args],
