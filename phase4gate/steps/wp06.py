@@ -220,11 +220,7 @@ def run(ctx: StepContext) -> StepOutcome:
         bundle_rel = ctx.evidence_path(f"{Path(attempt).name}.tar.gz")
         bundle_sha = sha256_bytes(data)
         facts["WP06"] = {"bundle_path": bundle_rel, "bundle_sha256": bundle_sha}
-        comment_facts = collect_comment_facts(config, facts, ctx.store.root)
-        short = protocol_shortfall(comment_facts, teamspace=False)
-        if short:
-            return not_the_plans_protocol(config, short, e2e_issue(config))
-        body = render_e2e_comment(comment_facts)
+        body = render_e2e_comment(collect_comment_facts(config, facts, ctx.store.root))
     except InputError as exc:
         return _refused(exc)
     out: dict[str, FactValue] = {"bundle_path": bundle_rel, "bundle_sha256": bundle_sha, "bundle_members": members}

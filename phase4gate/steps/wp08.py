@@ -44,11 +44,7 @@ def run(ctx: StepContext) -> StepOutcome:
     if short:
         return not_the_plans_protocol(config, short, tracker_issue(config))
     try:
-        comment_facts = collect_comment_facts(config, passed_facts(ctx.results), ctx.store.root)
-        short = protocol_shortfall(comment_facts, teamspace=True)
-        if short:
-            return not_the_plans_protocol(config, short, tracker_issue(config))
-        body = render_tracker_comment(comment_facts)
+        body = render_tracker_comment(collect_comment_facts(config, passed_facts(ctx.results), ctx.store.root))
     except InputError as exc:
         if ctx.dry_run and isinstance(exc, CommentRenderError):
             # A dry gate ran no canary and posted nothing: those facts do not exist yet.
