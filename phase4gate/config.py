@@ -120,6 +120,14 @@ def _ids(default: tuple[int, ...] = ()) -> Any:  # noqa: ANN401 - an attrs field
     return field(default=default, validator=_items_in_range, metadata={_ITEM_RANGE: _AT_LEAST_ONE})
 
 
+def _no_credential(_inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    """Refuse a URL carrying a credential, also in a config built in code (it would reach the journal)."""
+    kind = credential_kind(value) if value else None
+    if kind is not None:
+        msg = f"{attribute.name} holds {kind}; credentials come from the environment (e.g. PIP_INDEX_URL)"
+        raise ValueError(msg)
+
+
 def _repo_name(_inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
         msg = f"{attribute.name} must look like 'owner/name', got {value!r}"
@@ -130,7 +138,7 @@ def _repo_name(_inst: object, attribute: attrs.Attribute[Any], value: str | None
 class GitHubConfig:
     """Where GitHub is and how patient to be with it."""
 
-    api_url: str = "https://api.github.com"
+    api_url: str = field(default="https://api.github.com", validator=_no_credential)
     cli_repo: str = field(default="Priivacy-ai/spec-kitty", validator=_repo_name)
     e2e_repo: str = field(default="Priivacy-ai/spec-kitty-end-to-end-testing", validator=_repo_name)
     token_env: str = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
@@ -185,7 +193,7 @@ class ReleaseConfig:
     series: str = "3.2.0"
     baseline: str = "3.2.0rc15"
     tag_format: str = "v{version}"
-    index_url: str | None = None
+    index_url: str | None = field(default=None, validator=_no_credential)
     installer: Literal["uv", "pipx"] = "uv"
     install_mode: Literal["as-users-get-it", "as-of-release"] = "as-users-get-it"
     cli_commit_floor: str | None = None
@@ -197,7 +205,7 @@ class ReleaseConfig:
 class SaaSConfig:
     """WP03: the read-only SaaS preflight."""
 
-    base_url: str = "https://spec-kitty-dev.fly.dev"
+    base_url: str = field(default="https://spec-kitty-dev.fly.dev", validator=_no_credential)
     health_path: str = "/health/"
     ready_path: str = "/health/ready/"
     min_events_version: str = "5.1.0"

@@ -170,7 +170,7 @@ def test_valid_values_still_load(tmp_path: Path) -> None:
 
 def test_configs_built_in_code_are_checked_too() -> None:
     """The same ranges hold for a config built in Python (NaN, bool, zero)."""
-    from phase4gate.config import CanaryConfig, GitHubConfig
+    from phase4gate.config import CanaryConfig, GitHubConfig, ReleaseConfig
 
     with pytest.raises(ValueError, match="timeout_seconds must be a finite float > 0"):
         GitHubConfig(timeout_seconds=float("nan"))
@@ -178,6 +178,9 @@ def test_configs_built_in_code_are_checked_too() -> None:
         CanaryConfig(runs=True)
     with pytest.raises(ValueError, match="runs must be an int >= 1"):
         CanaryConfig(runs=0)
+    with pytest.raises(ValueError, match="index_url holds a URL with user:password@ credentials") as excinfo:
+        ReleaseConfig(index_url="http://u:pw-in-code@127.0.0.1:9/simple/")
+    assert "pw-in-code" not in str(excinfo.value)
 
 
 # --------------------------------------------------------------------------- case 5: not UTF-8
