@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from phase4gate.cli import main
-from phase4gate.config import GateConfig, load_config
+from phase4gate.config import GateConfig, config_from_mapping, load_config
 from phase4gate.errors import ConfigError, ExitCode
 from tests.conftest import HANG_GUARD_SECONDS
 
@@ -340,3 +342,49 @@ def test_cli_token_key_never_echoed_or_journalled(tmp_path: Path) -> None:
         assert GHP not in result.stdout + result.stderr
         assert '$.audit.checkouts["***"]' in result.stderr
     assert not (tmp_path / "evidence").exists()
+
+
+# --------------------------------------------------------------------------- fuzz
+
+_TOML_VALUES = st.recursive(
+    st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.datetimes(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_SETTINGS = [
+    ("canary", "runs"),
+    ("canary", "timeout_seconds"),
+    ("canary", "scenarios"),
+    ("canary", "command"),
+    ("canary", "env"),
+    ("canary", "scenario_map"),
+    ("canary", "signatures"),
+    ("teamspace", "runs"),
+    ("saas", "retries"),
+    ("saas", "base_url"),
+    ("release", "installer"),
+    ("release", "index_url"),
+    ("audit", "proof"),
+    ("audit", "checkouts"),
+    ("comments", "e2e"),
+    ("github", "deadline_seconds"),
+]
+
+
+@given(setting=st.sampled_from(_SETTINGS), value=_TOML_VALUES)
+def test_any_value_loads_or_names_file_and_path(setting: tuple[str, str], value: object) -> None:
+    """Any TOML value at any setting: a config, or a ConfigError naming the file and the setting's `$.path`."""
+    section, key = setting
+    try:
+        config = config_from_mapping({section: {key: value}}, source="fuzz.toml")
+    except ConfigError as exc:
+        text = str(exc)
+        assert text.startswith("fuzz.toml: ")
+        assert f"$.{section}.{key}" in text or "holds a secret at $." in text, text
+    else:
+        loaded = getattr(getattr(config, section), key)
+        assert loaded is not None
