@@ -71,7 +71,10 @@ _TOKEN_RE = re.compile(
 # "Basic <base64 of user:password>": a base64-looking word holding a digit, +, / or = (never plain prose).
 _BASIC_RE = re.compile(r"\b(?i:basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
 # The userinfo of a URL: everything between "scheme://" and the authority's last "@".
-_USERINFO_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s?#@]*(?:@[^/\s?#@]*)*)@")
+# Quotes, angle brackets and backslashes end it too: a URL inside JSON or HTML never swallows its neighbours.
+_USERINFO_RE = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s?#@\"'<>\\`]*(?:@[^/\s?#@\"'<>\\`]*)*)@"
+)
 # Query (or fragment) parameters whose value is a credential: token=, access_token=, sig=, X-Amz-Signature=, ...
 _SECRET_PARAM_RE = re.compile(
     r"(?P<key>[?&#;](?:[A-Za-z0-9_.-]*[_.-])?"

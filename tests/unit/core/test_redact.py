@@ -54,6 +54,9 @@ GHP = "ghp_" + "A1b2C3d4E5" * 4
         ("https://h/x?page=2&keyword=sync&monkey=1", "https://h/x?page=2&keyword=sync&monkey=1"),
         ("git@github.com:owner/repo.git", "git@github.com:owner/repo.git"),
         ("mail fixture@example.invalid", "mail fixture@example.invalid"),
+        ('{"a":"http://host/","b":"x@y"}', '{"a":"http://host/","b":"x@y"}'),
+        ('{"a":"http://host","b":"x@y"}', '{"a":"http://host","b":"x@y"}'),
+        ('{"u":"http://u:pw@h/"}', '{"u":"http://u:***@h/"}'),
         ("token_env = GITHUB_TOKEN", "token_env = GITHUB_TOKEN"),
     ],
 )
