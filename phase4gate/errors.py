@@ -77,9 +77,9 @@ _USERINFO_RE = re.compile(
 )
 # Query (or fragment) parameters whose value is a credential: token=, access_token=, sig=, X-Amz-Signature=, ...
 _SECRET_PARAM_RE = re.compile(
-    r"(?P<key>[?&#;](?:[A-Za-z0-9_.-]*[_.-])?"
+    r"(?P<key>[?&#;](?:[A-Za-z0-9_.-]{0,64}[_.-])?"
     r"(?i:token|sig|signature|secret|password|passwd|pwd|key|apikey|auth|credential|code|session)"
-    r"(?:[_.-][A-Za-z0-9_.-]*)?=)(?P<value>[^&#\s\"'<>]+)"
+    r"(?:[_.-][A-Za-z0-9_.-]{0,64})?=)(?P<value>[^&#\s\"'<>]+)"
 )
 # A whole value that is "<scheme> <credential>": one word of 8+ characters holding a digit or + / = (not prose).
 _SCHEME_CREDENTIAL_RE = re.compile(r"\s*(?i:bearer|basic|token)\s+(?=\S*[0-9+/=])\S{8,}\s*$")
