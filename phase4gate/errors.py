@@ -198,7 +198,7 @@ class InputError(Phase4GateError, ValueError):
 
     def __init__(self, path: str, problems: tuple[str, ...] | list[str], *, hint: str | None = None) -> None:
         self.path = path
-        self.problems = tuple(problems)
+        self.problems = tuple(redact(p) for p in problems)
         lines = "\n".join(f"{path}: {p}" for p in self.problems) or f"{path}: invalid"
         super().__init__(lines, hint=hint)
 
@@ -269,7 +269,8 @@ class ProcessError(AdapterError):
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
-        self.argv = argv
+        # The command line may hold an index URL with its credentials: kept redacted.
+        self.argv = tuple(redact(a) for a in argv)
         self.returncode = returncode
 
 

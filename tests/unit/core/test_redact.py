@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from phase4gate.errors import PackageIndexError, credential_kind, redact, redact_data
+from phase4gate.errors import InputError, PackageIndexError, ProcessError, credential_kind, redact, redact_data
 
 GHP = "ghp_" + "A1b2C3d4E5" * 4
 
@@ -91,6 +91,14 @@ def test_adapter_errors_never_carry_credentials() -> None:
     exc = PackageIndexError("GET http://u:pw1@h/simple/x/ answered 500", url="http://u:pw1@h/simple/x/?token=t")
     assert "pw1" not in str(exc)
     assert exc.url == "http://u:***@h/simple/x/"
+
+
+def test_exception_context_never_carries_credentials() -> None:
+    """A ProcessError's argv and an InputError's problems are kept redacted too."""
+    proc = ProcessError("uv failed", argv=("uv", "pip", "install", "--index-url", "http://u:pw1@h/simple/"))
+    assert proc.argv[-1] == "http://u:***@h/simple/"
+    bad = InputError("run.json", ["$.saas_url: http://u:pw1@h/ is not allowed"])
+    assert "pw1" not in " ".join(bad.problems)
 
 
 @pytest.mark.parametrize(
