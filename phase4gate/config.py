@@ -12,9 +12,13 @@ anything token-shaped is refused.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -22,7 +26,7 @@ from typing import Any, Final, Literal
 import attrs
 from attrs import field, frozen
 
-from phase4gate.errors import ConfigError
+from phase4gate.errors import ConfigError, credential_kind
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -45,15 +49,82 @@ __all__ = [
 DEFAULT_CONFIG_NAME: Final = "gate.toml"
 
 
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        msg = f"{attribute.name} must be > 0, got {value!r}"
+_RANGE: Final = "phase4gate.range"
+_ITEM_RANGE: Final = "phase4gate.item_range"
+
+
+@frozen
+class _Range:
+    """The values a count or duration may take: ``low`` (open when ``low_open``) up to ``high``."""
+
+    low: float
+    low_open: bool = False
+    high: float | None = None
+
+    def holds(self, value: float) -> bool:
+        """Return whether *value* is finite and inside the range."""
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+    def describe(self, kind: str) -> str:
+        """Say the range in words: ``an int >= 1``, ``a finite float > 0``."""
+        text = f"{kind} {'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            text += f" and <= {self.high:g}"
+        return text
+
+
+_AT_LEAST_ONE: Final = _Range(1)
+_NOT_NEGATIVE: Final = _Range(0)
+_POSITIVE: Final = _Range(0, low_open=True)
+# A week: longer than any real wait or timeout of the gate, short enough to catch a typo (1e9).
+_MAX_SECONDS: Final = 7 * 24 * 3600.0
+
+
+def _kind(value: object) -> str:
+    return "a finite float" if isinstance(value, float) else "an int"
+
+
+def _in_range(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:  # noqa: ANN401 - any count
+    """Check that the value lies in the field's range (also for configs built in code)."""
+    bounds: _Range = attribute.metadata[_RANGE]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not bounds.holds(value):
+        msg = f"{attribute.name} must be {bounds.describe(_kind(value))}, got {value!r}"
         raise ValueError(msg)
 
 
-def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        msg = f"{attribute.name} must be >= 0, got {value!r}"
+def _items_in_range(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:  # noqa: ANN401
+    bounds: _Range = attribute.metadata[_ITEM_RANGE]
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or not bounds.holds(item):
+            msg = f"{attribute.name} items must be {bounds.describe('an int')}, got {item!r}"
+            raise ValueError(msg)
+
+
+def _count(default: int, bounds: _Range = _NOT_NEGATIVE) -> Any:  # noqa: ANN401 - an attrs field
+    """A whole-number setting with a range."""
+    return field(default=default, validator=_in_range, metadata={_RANGE: bounds})
+
+
+def _seconds(default: float, *, zero_ok: bool = False) -> Any:  # noqa: ANN401 - an attrs field
+    """A duration in seconds: finite, > 0 (or >= 0), at most a week."""
+    bounds = _Range(0, low_open=not zero_ok, high=_MAX_SECONDS)
+    return field(default=default, validator=_in_range, metadata={_RANGE: bounds})
+
+
+def _ids(default: tuple[int, ...] = ()) -> Any:  # noqa: ANN401 - an attrs field
+    """A tuple of ids (issue numbers, scenario ids), each >= 1."""
+    return field(default=default, validator=_items_in_range, metadata={_ITEM_RANGE: _AT_LEAST_ONE})
+
+
+def _no_credential(_inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    """Refuse a URL carrying a credential, also in a config built in code (it would reach the journal)."""
+    kind = credential_kind(value) if value else None
+    if kind is not None:
+        msg = f"{attribute.name} holds {kind}; credentials come from the environment (e.g. PIP_INDEX_URL)"
         raise ValueError(msg)
 
 
@@ -67,20 +138,20 @@ def _repo_name(_inst: object, attribute: attrs.Attribute[Any], value: str | None
 class GitHubConfig:
     """Where GitHub is and how patient to be with it."""
 
-    api_url: str = "https://api.github.com"
+    api_url: str = field(default="https://api.github.com", validator=_no_credential)
     cli_repo: str = field(default="Priivacy-ai/spec-kitty", validator=_repo_name)
     e2e_repo: str = field(default="Priivacy-ai/spec-kitty-end-to-end-testing", validator=_repo_name)
     token_env: str = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
-    timeout_seconds: float = field(default=30.0, validator=_positive)
-    deadline_seconds: float = field(default=600.0, validator=_positive)
-    max_retries: int = field(default=5, validator=_non_negative)
+    timeout_seconds: float = _seconds(30.0)
+    deadline_seconds: float = _seconds(600.0)
+    max_retries: int = _count(5, _Range(0, high=100))
 
 
 @frozen
 class BlockerConfig:
     """A blocker issue and the code that belongs to it (its focus for the fix audit)."""
 
-    number: int
+    number: int = field(validator=_in_range, metadata={_RANGE: _AT_LEAST_ONE})
     repo: str | None = field(default=None, validator=_repo_name)
     title: str = ""
     focus_files: tuple[str, ...] = ()
@@ -107,7 +178,7 @@ class AuditConfig:
     proof: bool = True
     install_command: tuple[str, ...] = ()
     test_env: dict[str, str] = field(factory=dict)
-    test_timeout_seconds: float = field(default=900.0, validator=_positive)
+    test_timeout_seconds: float = _seconds(900.0)
     # Repository name ("owner/name") -> local checkout path or clone URL.
     checkouts: dict[str, str] = field(factory=dict)
 
@@ -122,31 +193,33 @@ class ReleaseConfig:
     series: str = "3.2.0"
     baseline: str = "3.2.0rc15"
     tag_format: str = "v{version}"
-    index_url: str | None = None
+    index_url: str | None = field(default=None, validator=_no_credential)
     installer: Literal["uv", "pipx"] = "uv"
     install_mode: Literal["as-users-get-it", "as-of-release"] = "as-users-get-it"
     cli_commit_floor: str | None = None
     cli_checkout: str | None = None
-    install_timeout_seconds: float = field(default=900.0, validator=_positive)
+    install_timeout_seconds: float = _seconds(900.0)
 
 
 @frozen
 class SaaSConfig:
     """WP03: the read-only SaaS preflight."""
 
-    base_url: str = "https://spec-kitty-dev.fly.dev"
+    base_url: str = field(default="https://spec-kitty-dev.fly.dev", validator=_no_credential)
     health_path: str = "/health/"
     ready_path: str = "/health/ready/"
     min_events_version: str = "5.1.0"
-    expected_terminal_failed: int = 0
-    expected_business_rule_rejected: int = 22
+    expected_terminal_failed: int = _count(0)
+    expected_business_rule_rejected: int = _count(22)
     terminal_failed_path: str = "dependencies.drain_queue.terminal_failed_count"
     business_rule_rejected_path: str = "dependencies.drain_queue.business_rule_rejected_count"
-    max_preflight_age_hours: float = field(default=24.0, validator=_positive)
-    connect_timeout_seconds: float = field(default=5.0, validator=_positive)
-    read_timeout_seconds: float = field(default=15.0, validator=_positive)
-    deadline_seconds: float = field(default=60.0, validator=_positive)
-    retries: int = field(default=3, validator=_non_negative)
+    max_preflight_age_hours: float = field(
+        default=24.0, validator=_in_range, metadata={_RANGE: _Range(0, low_open=True, high=24.0 * 365)}
+    )
+    connect_timeout_seconds: float = _seconds(5.0)
+    read_timeout_seconds: float = _seconds(15.0)
+    deadline_seconds: float = _seconds(60.0)
+    retries: int = _count(3, _Range(0, high=100))
     # The Fly image cannot be read from the health bodies; the operator names it.
     fly_image: str | None = None
 
@@ -157,8 +230,10 @@ class SignatureConfig:
 
     name: str
     pattern: str
-    blocker: int | None = None
-    scenarios: tuple[int, ...] = ()
+    blocker: int | None = field(
+        default=None, validator=attrs.validators.optional(_in_range), metadata={_RANGE: _AT_LEAST_ONE}
+    )
+    scenarios: tuple[int, ...] = _ids()
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -199,14 +274,14 @@ class CanaryConfig:
     tests_path: str = "tests/identity_boundary"
     marker: str = "sync_identity_boundary_deployed_dev"
     artifacts_dir: str = "artifacts/sync_identity_boundary"
-    runs: int = field(default=4, validator=_positive)
-    scenarios: tuple[int, ...] = (1, 2, 3, 4)
-    timeout_seconds: float = field(default=1800.0, validator=_positive)
+    runs: int = _count(4, _Range(1, high=100))
+    scenarios: tuple[int, ...] = _ids((1, 2, 3, 4))
+    timeout_seconds: float = _seconds(1800.0)
     setup_command: tuple[str, ...] = ()
     env: dict[str, str] = field(factory=_default_canary_env)
     signatures: tuple[SignatureConfig, ...] = _DEFAULT_SIGNATURES
     # JUnit test-id substring -> scenario id, for runners that write no run file.
-    scenario_map: dict[str, int] = field(factory=dict)
+    scenario_map: dict[str, int] = field(factory=dict, validator=_items_in_range, metadata={_ITEM_RANGE: _AT_LEAST_ONE})
 
 
 @frozen
@@ -219,17 +294,17 @@ class TeamspaceConfig:
         "tests/test_teamspace_sync_deployed_dev_e2e.py",
     )
     marker: str = "deployed_dev"
-    runs: int = field(default=4, validator=_positive)
+    runs: int = _count(4, _Range(1, high=100))
     command: tuple[str, ...] = ("uv", "run", "pytest", "-v")
     log_path: str = "/tmp/teamspace-canary-run-{n}.log"  # noqa: S108 - the plan's path
-    timeout_seconds: float = field(default=1800.0, validator=_positive)
+    timeout_seconds: float = _seconds(1800.0)
 
 
 @frozen
 class CommentTarget:
     """An issue the gate comments on; ``repo`` None means the configured default repository."""
 
-    number: int
+    number: int = field(validator=_in_range, metadata={_RANGE: _AT_LEAST_ONE})
     repo: str | None = field(default=None, validator=_repo_name)
     close: bool = False
     never_close: bool = False
@@ -247,7 +322,7 @@ class CommentsConfig:
     gate_id: str = "phase4-canary-gate-01KS1W46"
     e2e: CommentTarget = CommentTarget(number=41, close=True)
     tracker: CommentTarget = CommentTarget(number=1038, never_close=True)
-    min_write_interval_seconds: float = field(default=1.0, validator=_non_negative)
+    min_write_interval_seconds: float = _seconds(1.0, zero_ok=True)
 
 
 @frozen
@@ -282,54 +357,194 @@ class GateConfig:
 
 
 _SECRET_KEY_RE = re.compile(r"(token|password|passwd|secret|api_key|apikey|credential)s?$", re.IGNORECASE)
-_SECRET_VALUE_RE = re.compile(r"(gh[pousr]_[A-Za-z0-9_]{10,}|github_pat_[A-Za-z0-9_]{10,})")
 _ALLOWED_SECRET_KEYS: Final = frozenset({"token_env"})
+_PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _find_secrets(node: object, path: str) -> list[str]:
+def _key_path(path: str, key: str, *, hide: bool = False) -> str:
+    if hide:
+        return f'{path}["***"]'
+    return f"{path}.{key}" if _PLAIN_KEY_RE.fullmatch(key) else f"{path}[{key!r}]"
+
+
+def _find_secrets(node: object, path: str = "$") -> list[str]:
+    """Return ``$.path (what kind)`` for every secret in *node*; the secret itself is never quoted."""
     found: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            sub = f"{path}.{key}" if path else str(key)
+            kind = credential_kind(str(key))
+            if kind is not None:
+                found.append(f"{_key_path(path, str(key), hide=True)} (a key holding {kind})")
+                continue
+            sub = _key_path(path, str(key))
             if _SECRET_KEY_RE.search(str(key)) and key not in _ALLOWED_SECRET_KEYS:
-                found.append(sub)
+                found.append(f"{sub} (a secret-named key)")
             else:
                 found.extend(_find_secrets(value, sub))
     elif isinstance(node, list):
         for i, value in enumerate(node):
             found.extend(_find_secrets(value, f"{path}[{i}]"))
-    elif isinstance(node, str) and _SECRET_VALUE_RE.search(node):
-        found.append(path)
+    elif isinstance(node, str):
+        kind = credential_kind(node)
+        if kind is not None:
+            found.append(f"{path} ({kind})")
     return found
+
+
+# --------------------------------------------------------------------------- strict types
+
+_MAX_SHOWN: Final = 40
+
+
+def _found(value: object) -> str:
+    """Describe a TOML value as found: its TOML type and (short) value."""
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a float ({value!r})" if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
+        return f"a string ({shown!r})"
+    if isinstance(value, list):
+        return f"an array of {len(value)} item(s)"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return f"a TOML date/time ({value.isoformat()})"
+    return type(value).__name__
+
+
+def _expected(tp: Any) -> str:  # noqa: ANN401 - a type expression
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in {typing.Union, types.UnionType}:
+        return " or ".join(_expected(a) for a in args if a is not type(None))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin is tuple:
+        return f"array of {_expected(args[0])}"
+    if origin is dict:
+        return f"table of {_expected(args[1])}"
+    if attrs.has(tp):
+        return "table"
+    return str(getattr(tp, "__name__", tp))
+
+
+def _is_type(value: object, tp: Any) -> bool:  # noqa: ANN401 - a type expression
+    """A bool is not an int, a float is not an int, a string is not a number."""
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    return True
+
+
+def _check_value(value: object, tp: Any, path: str, meta: Mapping[str, Any], problems: list[str]) -> None:  # noqa: ANN401
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in {typing.Union, types.UnionType}:
+        inner = [a for a in args if a is not type(None)]
+        if value is not None:
+            _check_value(value, inner[0], path, meta, problems)
+        return
+    if origin is Literal:
+        if not any(type(value) is type(a) and value == a for a in args):
+            problems.append(f"{path}: invalid value, expected {_expected(tp)}, found {_found(value)}")
+        return
+    if origin is tuple:
+        if not isinstance(value, list):
+            problems.append(f"{path}: invalid value for type, expected {_expected(tp)}, found {_found(value)}")
+            return
+        for i, item in enumerate(value):
+            _check_value(
+                item, args[0], f"{path}[{i}]", {_RANGE: meta[_ITEM_RANGE]} if _ITEM_RANGE in meta else {}, problems
+            )
+        return
+    if origin is dict:
+        if not isinstance(value, dict):
+            problems.append(f"{path}: invalid value for type, expected {_expected(tp)}, found {_found(value)}")
+            return
+        item_meta = {_RANGE: meta[_ITEM_RANGE]} if _ITEM_RANGE in meta else {}
+        for key, item in value.items():
+            _check_value(item, args[1], _key_path(path, str(key)), item_meta, problems)
+        return
+    if attrs.has(tp):
+        _check_table(value, tp, path, problems)
+        return
+    if not _is_type(value, tp):
+        problems.append(f"{path}: invalid value for type, expected {_expected(tp)}, found {_found(value)}")
+        return
+    bounds = meta.get(_RANGE)
+    if isinstance(value, float) and not math.isfinite(value) and bounds is None:
+        problems.append(f"{path}: invalid value, expected a finite float, found {_found(value)}")
+    elif bounds is not None and isinstance(value, int | float) and not bounds.holds(value):
+        kind = "an int" if tp is int else "a finite float"
+        problems.append(f"{path}: invalid value, expected {bounds.describe(kind)}, found {_found(value)}")
+
+
+def _check_table(value: object, cls: type, path: str, problems: list[str]) -> None:
+    """Check *value* against the attrs class *cls*: keys known, required keys there, each value typed."""
+    if not isinstance(value, dict):
+        problems.append(f"{path}: invalid value for type, expected table, found {_found(value)}")
+        return
+    hints = typing.get_type_hints(cls)
+    fields = {a.name: a for a in attrs.fields(cls)}
+    problems.extend(
+        f"{_key_path(path, str(key))}: unknown key; expected one of {', '.join(fields)}"
+        for key in value
+        if key not in fields
+    )
+    for name, attribute in fields.items():
+        if name in value:
+            _check_value(value[name], hints[name], f"{path}.{name}", attribute.metadata, problems)
+        elif attribute.default is attrs.NOTHING:
+            problems.append(f"{path}.{name}: required key missing ({_expected(hints[name])})")
+
+
+def check_types(data: Mapping[str, Any]) -> list[str]:
+    """Return every type and range problem of decoded TOML *data*, one ``$.path: ...`` line each.
+
+    A bool is not an int (``runs = true``), a float is not an int (``runs = 1.9``),
+    a string is not a number (``runs = "4"``), NaN and infinities are refused, and
+    every count and duration has a range (runs >= 1, timeouts > 0 and finite).
+    """
+    problems: list[str] = []
+    _check_table(dict(data), GateConfig, "$", problems)
+    return problems
 
 
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "<config>") -> GateConfig:
     """Build a :class:`GateConfig` from decoded TOML.
 
     Raises:
-        ConfigError: a secret in the file, an unknown key, or a wrong type (all listed).
+        ConfigError: a secret in the file (its path named, never its text), an
+            unknown key, a wrong type or an out-of-range value (all listed).
     """
     from phase4gate import convert  # noqa: PLC0415 - cattrs stays out of CLI start-up
+    from phase4gate.errors import InputError  # noqa: PLC0415
 
-    secrets = _find_secrets(dict(data), "")
+    secrets = _find_secrets(dict(data))
     if secrets:
         raise ConfigError(
             f"holds a secret at {', '.join(secrets)}; secrets are never read from a file",
             path=source,
             hint="remove it and export the token in the environment variable named by github.token_env",
         )
-    try:
-        return convert.structure(dict(data), GateConfig, source=source)
-    except Exception as exc:
-        from phase4gate.errors import InputError  # noqa: PLC0415
-
-        if isinstance(exc, InputError):
-            raise ConfigError(
-                "invalid configuration:\n  " + "\n  ".join(exc.problems),
-                path=source,
-                hint="see `phase4gate config show` for every key and its default",
-            ) from None
-        raise
+    problems = check_types(data)
+    if not problems:
+        try:
+            return convert.structure(dict(data), GateConfig, source=source)
+        except InputError as exc:
+            problems = list(exc.problems)
+    raise ConfigError(
+        f"invalid configuration ({len(problems)} problem(s)):\n  " + "\n  ".join(f"{source}: {p}" for p in problems),
+        path=source,
+        hint="see `phase4gate config show` for every key and its default",
+    )
 
 
 def load_config(path: Path | None, *, required: bool = False) -> GateConfig:
@@ -339,7 +554,7 @@ def load_config(path: Path | None, *, required: bool = False) -> GateConfig:
     (*required*) is an error.
 
     Raises:
-        ConfigError: unreadable, not TOML, unknown key, wrong type, or a secret.
+        ConfigError: unreadable, not UTF-8, not TOML, unknown key, wrong type, or a secret.
     """
     target = path or Path(DEFAULT_CONFIG_NAME)
     if not target.exists():
@@ -347,11 +562,23 @@ def load_config(path: Path | None, *, required: bool = False) -> GateConfig:
             raise ConfigError("file not found", path=str(target))
         return GateConfig()
     try:
-        data = tomllib.loads(target.read_text(encoding="utf-8"))
+        raw = target.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(target)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"not UTF-8: byte 0x{raw[exc.start]:02x} at line {line}, column {column} (offset {exc.start})",
+            path=str(target),
+            hint="save the file as UTF-8 (TOML files are UTF-8)",
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=str(target)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(target)) from None
     return config_from_mapping(data, source=str(target))
 
 

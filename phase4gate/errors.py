@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
+from typing import Final
 
 __all__ = [
     "AdapterError",
@@ -26,7 +28,10 @@ __all__ = [
     "ProcessError",
     "SaaSError",
     "UsageError",
+    "credential_kind",
+    "most_severe",
     "redact",
+    "redact_data",
 ]
 
 
@@ -41,19 +46,106 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
+# Which code wins when several WPs ended differently: a bug, then a configuration error
+# (fix the file first), then "could not decide", then a stop.
+_SEVERITY: Final = (
+    ExitCode.PASSED,
+    ExitCode.STOPPED,
+    ExitCode.INFRA,
+    ExitCode.USAGE,
+    ExitCode.INTERRUPTED,
+    ExitCode.INTERNAL,
+)
+
+
+def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
+    """Return the most severe of *codes* (``PASSED`` for none): 70 > 130 > 2 > 3 > 1 > 0."""
+    return max(codes, key=_SEVERITY.index, default=ExitCode.PASSED)
+
+
 # GitHub token shapes (classic, fine-grained, app, OAuth, refresh) and bearer headers.
 _TOKEN_RE = re.compile(
     r"(gh[pousr]_[A-Za-z0-9_]{10,}|github_pat_[A-Za-z0-9_]{10,}"
     r"|(?i:authorization)\s*[:=]\s*\S+(?:\s+\S+)?|(?i:token|bearer)\s+[A-Za-z0-9_\-\.]{16,})"
 )
+# "Basic <base64 of user:password>": a base64-looking word holding a digit, +, / or = (never plain prose).
+_BASIC_RE = re.compile(r"\b(?i:basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
+# The userinfo of a URL: everything between "scheme://" and the authority's last "@".
+# Quotes, angle brackets and backslashes end it too: a URL inside JSON or HTML never swallows its neighbours.
+_USERINFO_RE = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s?#@\"'<>\\`]*(?:@[^/\s?#@\"'<>\\`]*)*)@"
+)
+# Query (or fragment) parameters whose value is a credential: token=, access_token=, sig=, X-Amz-Signature=, ...
+_SECRET_PARAM_RE = re.compile(
+    r"(?P<key>[?&#;](?:[A-Za-z0-9_.-]{0,64}[_.-])?"
+    r"(?i:token|sig|signature|secret|password|passwd|pwd|key|apikey|auth|credential|code|session)"
+    r"(?:[_.-][A-Za-z0-9_.-]{0,64})?=)(?P<value>[^&#\s\"'<>]+)"
+)
+# A whole value that is "<scheme> <credential>": one word of 8+ characters holding a digit or + / = (not prose).
+_SCHEME_CREDENTIAL_RE = re.compile(r"\s*(?i:bearer|basic|token)\s+(?=\S*[0-9+/=])\S{8,}\s*$")
+_URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+MASK: Final = "***"
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    # Like pip: keep a user name beside a password ("user:***@"); a lone user part may be a token.
+    user, sep, _password = match.group("userinfo").partition(":")
+    kept = f"{user}:{MASK}" if sep and not _TOKEN_RE.search(user) else MASK
+    return f"{match.group('scheme')}{kept}@"
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Return *text* with every known secret and every token-shaped string masked."""
+    """Return *text* with every known secret and every credential-shaped string masked.
+
+    The one redaction used at every boundary (stdout, stderr, child-process logs,
+    journal, report, evidence, exception text): each *secret* given, GitHub token
+    shapes, ``Authorization:`` / ``Bearer`` / ``Basic`` credentials, the userinfo
+    of any URL (``https://user:***@host``, ``https://***@host``) and credential
+    query values (``?token=***``, ``&sig=***``).
+    """
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
-    return _TOKEN_RE.sub("***", text)
+            text = text.replace(secret, MASK)
+    text = _USERINFO_RE.sub(_mask_userinfo, text)
+    text = _SECRET_PARAM_RE.sub(lambda m: m.group("key") + MASK, text)
+    text = _BASIC_RE.sub(lambda m: m.group(0).split(None, 1)[0] + " " + MASK, text)
+    return _TOKEN_RE.sub(MASK, text)
+
+
+def credential_kind(text: str) -> str | None:
+    """Say what kind of credential *text* holds, without quoting it; ``None`` when it holds none.
+
+    Stricter than :func:`redact` (which must leave prose alone): a whole value
+    ``Bearer …``, ``Basic …`` or ``token …`` counts, and so does a URL with a password,
+    an ``http(s)`` URL with a user part, or a credential query value.  A plain
+    ``ssh://git@host`` user is not a credential.
+    """
+    from urllib.parse import urlsplit  # noqa: PLC0415 - rare; kept out of start-up
+
+    if _TOKEN_RE.search(text):
+        return "a token-shaped string"
+    if _SCHEME_CREDENTIAL_RE.match(text) or _BASIC_RE.search(text):
+        return "an HTTP credential (Bearer/Basic/token scheme)"
+    for match in _URL_RE.finditer(text):
+        parts = urlsplit(match.group(0))
+        if parts.password is not None:
+            return "a URL with user:password@ credentials"
+        if parts.username and parts.scheme.lower() in {"http", "https"}:
+            return "a URL with a user@ credential"
+        if _SECRET_PARAM_RE.search(match.group(0)):
+            return "a URL with a credential in its query"
+    return None
+
+
+def redact_data(data: object) -> object:
+    """Return JSON-shaped *data* with :func:`redact` applied to every string in it (keys too)."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact(str(k)) if isinstance(k, str) else k: redact_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_data(v) for v in data]
+    return data
 
 
 class Phase4GateError(Exception):
@@ -106,7 +198,7 @@ class InputError(Phase4GateError, ValueError):
 
     def __init__(self, path: str, problems: tuple[str, ...] | list[str], *, hint: str | None = None) -> None:
         self.path = path
-        self.problems = tuple(problems)
+        self.problems = tuple(redact(p) for p in problems)
         lines = "\n".join(f"{path}: {p}" for p in self.problems) or f"{path}: invalid"
         super().__init__(lines, hint=hint)
 
@@ -133,8 +225,8 @@ class AdapterError(Phase4GateError):
     exit_code = ExitCode.INFRA
 
     def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
-        # Never keep a query string: it may carry credentials.
-        self.url = url.split("?", 1)[0] if url else None
+        # Never keep a query string or a userinfo: they may carry credentials.
+        self.url = redact(url.split("?", 1)[0]) if url else None
         super().__init__(message, hint=hint)
 
 
@@ -177,7 +269,8 @@ class ProcessError(AdapterError):
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
-        self.argv = argv
+        # The command line may hold an index URL with its credentials: kept redacted.
+        self.argv = tuple(redact(a) for a in argv)
         self.returncode = returncode
 
 

@@ -30,6 +30,7 @@ import attrs
 from attrs import field, frozen
 
 from phase4gate.errors import (
+    ExitCode,
     InputError,
     NotImplementedStepError,
     Phase4GateError,
@@ -472,9 +473,11 @@ class Gate:
             prefix=f"{wp.lower()}/{n}",
             options=self._options,
         )
+        code: ExitCode | None = None
         try:
             outcome = self._step_fn(wp)(ctx)
         except InputError as exc:
+            code = exc.exit_code
             outcome = StepOutcome.stopped(
                 StopKind.FAILED,
                 "evidence malformed or inconsistent",
@@ -482,15 +485,26 @@ class Gate:
                 facts={"error": type(exc).__name__},
             )
         except Phase4GateError as exc:
+            # The exception's own ExitCode is kept in the result: a ConfigError in a step is exit 2, not 3.
+            code = exc.exit_code
             reason = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
-            outcome = StepOutcome.error(reason, facts={"error": type(exc).__name__, "exit_code": int(exc.exit_code)})
+            outcome = StepOutcome.error(reason, facts={"error": type(exc).__name__, "exit_code": int(code)})
         except Exception as exc:  # noqa: BLE001 - recorded as an internal error (exit 70)
+            code = ExitCode.INTERNAL
             log.error("%s crashed: %s", wp, redact(f"{type(exc).__name__}: {exc}"))  # noqa: TRY400 - no raw traceback
             outcome = StepOutcome.error(
                 redact(f"internal error: {type(exc).__name__}: {exc}"),
-                facts={"error": type(exc).__name__, "exit_code": 70},
+                facts={"error": type(exc).__name__, "exit_code": int(code)},
             )
-        result = StepResult.from_outcome(wp, outcome, started, max(self._clock(), started), dry_run=self.dry_run)
+        # The journal boundary: no credential (URL userinfo, token) reaches a reason or a fact.
+        outcome = attrs.evolve(
+            outcome,
+            reason=redact(outcome.reason),
+            facts={k: redact(v) if isinstance(v, str) else v for k, v in outcome.facts.items()},
+        )
+        result = StepResult.from_outcome(
+            wp, outcome, started, max(self._clock(), started), dry_run=self.dry_run, exit_code=code
+        )
         self._journal({"event": "wp-result", "wp": wp, "result": result, "time": result.finished_at})
         self.progress.done(wp, f"{result.status.value}" + (f" ({result.stop_kind.value})" if result.stop_kind else ""))
         return result

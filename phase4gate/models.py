@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 import attrs
 from attrs import field, frozen
 
-from phase4gate.errors import InputError
+from phase4gate.errors import ExitCode, InputError, most_severe
 
 __all__ = [
     "DEFAULT_SCENARIO_IDS",
@@ -220,6 +220,9 @@ class StepResult:
     evidence: tuple[EvidenceRef, ...] = ()
     # A dry run only described this WP: it decided nothing and is never reused as a pass.
     dry_run: bool = False
+    # The exit code of the exception that ended the step (ConfigError: 2), kept as an ExitCode;
+    # None means "the one its status implies" (stopped 1, error 3).
+    exit_code: ExitCode | None = field(default=None, converter=attrs.converters.optional(ExitCode))
 
     def __attrs_post_init__(self) -> None:
         _check_stop_fields(self.status, self.stop_kind, self.stop_condition, self.reason)
@@ -228,7 +231,7 @@ class StepResult:
             raise ValueError(msg)
 
     @classmethod
-    def from_outcome(
+    def from_outcome(  # noqa: PLR0913 - the outcome, its stamp, and two keyword knobs
         cls,
         wp: str,
         outcome: StepOutcome,
@@ -236,8 +239,9 @@ class StepResult:
         finished_at: dt.datetime,
         *,
         dry_run: bool = False,
+        exit_code: ExitCode | None = None,
     ) -> StepResult:
-        """Stamp *outcome* with its WP id and times."""
+        """Stamp *outcome* with its WP id and times (and the exit code of the exception that ended it)."""
         return cls(
             wp=wp,
             status=outcome.status,
@@ -249,7 +253,23 @@ class StepResult:
             facts=dict(outcome.facts),
             evidence=outcome.evidence,
             dry_run=dry_run,
+            exit_code=exit_code,
         )
+
+    @property
+    def outcome_exit_code(self) -> ExitCode:
+        """The exit code this result stands for: its own, else the one its status implies."""
+        if self.exit_code is not None:
+            return self.exit_code
+        if self.status is StepStatus.STOPPED:
+            return ExitCode.STOPPED
+        if self.status is StepStatus.ERROR:
+            legacy = self.facts.get("exit_code")  # journals written before the field existed
+            known = {int(c) for c in ExitCode}
+            if isinstance(legacy, int) and not isinstance(legacy, bool) and legacy in known:
+                return ExitCode(legacy)
+            return ExitCode.INFRA
+        return ExitCode.PASSED
 
     @property
     def duration_seconds(self) -> float:
@@ -282,20 +302,24 @@ class GateReport:
         return StepStatus.SKIPPED
 
     @property
-    def exit_code(self) -> int:
-        """0 passed, 1 stopped, 3 could not decide, 70 internal error (see ``errors.ExitCode``)."""
+    def exit_code(self) -> ExitCode:
+        """The most severe exit code among the requested WPs that stopped or erred (see ``errors.most_severe``).
+
+        0 passed (or a dry run that hit no stop), 1 stopped, 2 a configuration error
+        inside a step, 3 could not decide, 70 internal error.
+        """
         verdict = self.verdict
         if verdict is StepStatus.PASSED:
-            return 0
+            return ExitCode.PASSED
         if verdict is StepStatus.SKIPPED and self.dry_run:
             # A dry run that hit no stop did what was asked (describe); its verdict stays "skipped".
-            return 0
-        if verdict is StepStatus.STOPPED:
-            return 1
-        if verdict is StepStatus.ERROR:
-            codes = [s.facts.get("exit_code") for s in self.steps if s.status is StepStatus.ERROR]
-            return 70 if 70 in codes else 3
-        return 3
+            return ExitCode.PASSED
+        ended = [
+            s.outcome_exit_code
+            for s in self.steps
+            if s.wp in self.requested and s.status in {StepStatus.STOPPED, StepStatus.ERROR}
+        ]
+        return most_severe(ended) if ended else ExitCode.INFRA
 
     def step(self, wp: str) -> StepResult | None:
         """Return the result of *wp*, if it ran or was skipped."""

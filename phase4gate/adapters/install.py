@@ -18,16 +18,17 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote, urlsplit
 
 from attrs import frozen
 from packaging.version import InvalidVersion, Version
 
 from phase4gate.adapters.proc import ProcResult, run_process
 from phase4gate.checks.release import InstallCheck
-from phase4gate.errors import ProcessError
+from phase4gate.errors import ProcessError, redact
 from phase4gate.models import parse_cli_version
 
-__all__ = ["InstallSpec", "InstalledEnv", "exclude_newer_for", "install_and_verify"]
+__all__ = ["InstallSpec", "InstalledEnv", "exclude_newer_for", "index_secrets", "install_and_verify"]
 
 # Settings from the caller's environment that would change what gets resolved.
 _DROP_ENV: Final = (
@@ -91,10 +92,21 @@ def _env(base: Mapping[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
+def index_secrets(index_url: str) -> tuple[str, ...]:
+    """Return the password of *index_url*'s userinfo (as written and decoded), to be masked in every log."""
+    try:
+        password = urlsplit(index_url).password
+    except ValueError:
+        return ()
+    return tuple(dict.fromkeys(p for p in (password, unquote(password or "")) if p))
+
+
 def _run(argv: list[str], spec: InstallSpec, log: Path, env: Mapping[str, str]) -> ProcResult:
+    secrets = index_secrets(spec.index_url)
+    # The command line holds the index URL, credentials and all; the log shows it redacted.
     with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"\n$ {' '.join(argv)}\n")
-    return run_process(argv, env=env, timeout=spec.timeout, log_path=log)
+        fh.write(f"\n$ {redact(' '.join(argv), *secrets)}\n")
+    return run_process(argv, env=env, timeout=spec.timeout, log_path=log, secrets=secrets)
 
 
 def _uv(env: Mapping[str, str]) -> str:

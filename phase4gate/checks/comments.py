@@ -40,6 +40,10 @@ __all__ = [
     "MIN_EVENTS_VERSION",
     "NO_MUTATION_E2E",
     "NO_MUTATION_TRACKER",
+    "PLAN_RUNS",
+    "PLAN_SCENARIOS",
+    "PLAN_TEAMSPACE_RUNS",
+    "PROTOCOL_CONDITION",
     "TRACKER_HEADING",
     "TRACKER_REQUIRED_FACTS",
     "CommentFacts",
@@ -52,6 +56,7 @@ __all__ = [
     "decide_write",
     "drain_names",
     "parse_marker",
+    "protocol_shortfall",
     "render_e2e_comment",
     "render_marker",
     "render_tracker_comment",
@@ -648,3 +653,37 @@ def decide_write(own: OwnComments, body: str) -> WriteAction:
     if own.keep.body != body:
         return WriteAction.UPDATE
     return WriteAction.NONE
+
+
+# --------------------------------------------------------------------------- the plan's protocol
+
+# The plan's protocol: four consecutive canary runs of the four scenarios, four Teamspace runs.
+PLAN_RUNS: Final = 4
+PLAN_SCENARIOS: Final = (1, 2, 3, 4)
+PLAN_TEAMSPACE_RUNS: Final = 4
+PROTOCOL_CONDITION: Final = (
+    "not the plan's protocol: fewer canary runs, scenarios or Teamspace runs than the plan requires (failed)"
+)
+
+
+def protocol_shortfall(facts: CommentFacts, *, teamspace: bool) -> tuple[str, ...]:
+    """Return how the configured protocol falls short of the plan's (empty when it does not).
+
+    WP06 and WP08 post and close nothing unless this is empty: a gate configured for
+    fewer runs may run, but its evidence is not the plan's and is never published as
+    it.  That the protocol was also *met* (every run file there, every scenario passed,
+    every Teamspace run passed) is the renderers' check against these same counts.
+    *teamspace* adds WP07's four Teamspace runs (WP08's comment claims them).
+    """
+    out: list[str] = []
+    if facts.expected_runs < PLAN_RUNS:
+        out.append(f"canary.runs = {facts.expected_runs}, the plan requires {PLAN_RUNS} consecutive runs")
+    missing = sorted(set(PLAN_SCENARIOS) - set(facts.expected_scenarios))
+    if missing:
+        out.append(
+            f"canary.scenarios = {list(facts.expected_scenarios)} lacks {missing}, "
+            f"the plan requires scenarios {list(PLAN_SCENARIOS)} in every run"
+        )
+    if teamspace and facts.expected_teamspace_runs < PLAN_TEAMSPACE_RUNS:
+        out.append(f"teamspace.runs = {facts.expected_teamspace_runs}, the plan requires {PLAN_TEAMSPACE_RUNS}")
+    return tuple(out)

@@ -37,22 +37,23 @@ def add_evidence_root(parser: argparse.ArgumentParser) -> None:
 
 
 def print_report(report: GateReport, run_dir: Path, *, as_json: bool) -> None:
-    """Print the report as JSON (stdout) or as the Markdown table."""
+    """Print the report as JSON (stdout) or as the Markdown table (redacted: a journal may predate a redaction rule)."""
     from phase4gate import convert  # noqa: PLC0415
+    from phase4gate.errors import redact, redact_data  # noqa: PLC0415
     from phase4gate.gate import render_report_markdown  # noqa: PLC0415
 
     if as_json:
         data = convert.unstructure(report)
         data["verdict"] = report.verdict.value
-        data["exit_code"] = report.exit_code
+        data["exit_code"] = int(report.exit_code)
         data["run_dir"] = str(run_dir)
-        print(json.dumps(data, indent=2, sort_keys=True))
+        print(json.dumps(redact_data(data), indent=2, sort_keys=True))
         return
-    print(render_report_markdown(report), end="")
+    print(redact(render_report_markdown(report)), end="")
     print(f"\nevidence: {run_dir}")
     for step in report.steps:
         if step.status.value in {"stopped", "error"}:
-            print(f"{step.wp} {step.status.value}: {step.reason}", file=sys.stderr)
+            print(redact(f"{step.wp} {step.status.value}: {step.reason}"), file=sys.stderr)
 
 
 def write_outputs(report: GateReport, args: argparse.Namespace) -> None:

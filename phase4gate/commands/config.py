@@ -23,10 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from phase4gate import convert  # noqa: PLC0415
     from phase4gate.commands._common import load_config  # noqa: PLC0415
     from phase4gate.config import to_toml  # noqa: PLC0415
+    from phase4gate.errors import ExitCode  # noqa: PLC0415
 
     config = load_config(args)
     if args.json:
         print(json.dumps(convert.unstructure(config), indent=2, sort_keys=True))
     else:
         print(to_toml(config), end="")
-    return 0
+    return ExitCode.PASSED

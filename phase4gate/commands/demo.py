@@ -36,17 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _list(as_json: bool) -> int:
     import json  # noqa: PLC0415
 
+    from phase4gate.errors import ExitCode  # noqa: PLC0415
     from phase4gate.sandbox.world import SCENARIOS  # noqa: PLC0415
 
     if as_json:
         rows = [{"name": s.name, "wp": s.wp, "kind": s.kind, "summary": s.summary} for s in SCENARIOS]
         print(json.dumps(rows, indent=2))
-        return 0
+        return ExitCode.PASSED
     width = max(len(s.name) for s in SCENARIOS)
     for s in SCENARIOS:
         where = f"stops at {s.wp} ({s.kind})" if s.wp else "passes every WP"
         print(f"{s.name:<{width}}  {where:<24}  {s.summary}")
-    return 0
+    return ExitCode.PASSED
 
 
 def run(args: argparse.Namespace) -> int:

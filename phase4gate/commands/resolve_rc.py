@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from phase4gate.adapters.index import fetch_project, resolve_index_url  # noqa: PLC0415
     from phase4gate.checks.release import no_newer_rc_reason, resolve_rc  # noqa: PLC0415
-    from phase4gate.errors import UsageError  # noqa: PLC0415
+    from phase4gate.errors import ExitCode, UsageError, redact, redact_data  # noqa: PLC0415
 
     configured = args.index_url
     if configured is None and args.config:
@@ -60,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = resolution.to_json()
         data["index_url"] = index_url
-        print(json.dumps(data, indent=2, sort_keys=True))
+        # File URLs are joined to the index URL: its credentials would show in every one of them.
+        print(json.dumps(redact_data(data), indent=2, sort_keys=True))
     elif resolution.version is not None:
         print(resolution.version)
     else:
-        print(no_newer_rc_reason(resolution), file=sys.stderr)
-    return 0 if resolution.version is not None else 1
+        print(redact(no_newer_rc_reason(resolution)), file=sys.stderr)
+    return ExitCode.PASSED if resolution.version is not None else ExitCode.STOPPED

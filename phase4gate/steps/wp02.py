@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from packaging.version import Version
 
+from phase4gate.errors import redact, redact_data
 from phase4gate.models import EvidenceRef, FactValue, StepOutcome, StopKind
 
 if TYPE_CHECKING:
@@ -68,14 +69,15 @@ def _resolve(ctx: StepContext, refs: list[EvidenceRef]) -> tuple[Resolution, str
 
     rel = ctx.config.release
     index_url = resolve_index_url(rel.index_url, ctx.environ or None)
-    ctx.note(f"reading {rel.package} from {index_url}")
+    # The index URL may carry credentials (PIP_INDEX_URL=https://user:pass@...): they are used, never shown.
+    ctx.note(f"reading {rel.package} from {redact(index_url)}")
     page = fetch_project(index_url, rel.package)
     refs.append(ctx.store.write_bytes(ctx.evidence_path(f"index-page.{page.format}"), page.body))
     python = ".".join(str(p) for p in sys.version_info[:3])
     resolution = resolve_rc(page.files, rel.baseline, rel.series, package=rel.package, python_version=python)
     data = resolution.to_json()
     data.update(index_url=index_url, page_url=page.url, page_format=page.format, python=python)
-    refs.append(ctx.store.write_json(ctx.evidence_path("resolution.json"), data))
+    refs.append(ctx.store.write_json(ctx.evidence_path("resolution.json"), redact_data(data)))
     return resolution, index_url
 
 
@@ -141,7 +143,9 @@ def run(ctx: StepContext) -> StepOutcome:
     if ctx.dry_run:
         ctx.note(f"dry run: would install {wheel.filename} with {rel.installer} ({mode})")
         facts.update(venv_path="", cli_bin_dir="")
-        reason = f"dry run: would install {rel.package}=={version} from {index_url} with {rel.installer} ({mode})"
+        reason = (
+            f"dry run: would install {rel.package}=={version} from {redact(index_url)} with {rel.installer} ({mode})"
+        )
         return StepOutcome.passed(reason, facts=facts, evidence=tuple(refs))
     return _install(ctx, resolution, index_url, mode, facts, refs)
 
@@ -158,15 +162,17 @@ def _keep_env(ctx: StepContext, env: InstalledEnv, refs: list[EvidenceRef]) -> N
     refs.append(
         ctx.store.write_json(
             ctx.evidence_path(f"verify-{label}.json"),
-            {
-                "label": label,
-                "verified": env.check.verified,
-                "error": env.check.error,
-                "venv": str(env.venv),
-                "dist_version": env.dist_version,
-                "cli_version_output": env.cli_version_output,
-                "dependencies": dict(env.check.dependencies),
-            },
+            redact_data(
+                {
+                    "label": label,
+                    "verified": env.check.verified,
+                    "error": env.check.error,
+                    "venv": str(env.venv),
+                    "dist_version": env.dist_version,
+                    "cli_version_output": env.cli_version_output,
+                    "dependencies": dict(env.check.dependencies),
+                }
+            ),
         )
     )
 
@@ -195,7 +201,7 @@ def _install(  # noqa: PLR0913, PLR0917 - private continuation of run()
             ctx.evidence_path("wheel.json"),
             {
                 "filename": wheel.filename,
-                "url": wheel.url,
+                "url": redact(wheel.url),
                 "index_sha256": wheel.sha256,
                 "downloaded_sha256": digest,
                 "size": path.stat().st_size,
@@ -251,14 +257,16 @@ def _install(  # noqa: PLR0913, PLR0917 - private continuation of run()
     refs.append(
         ctx.store.write_json(
             ctx.evidence_path("install.json"),
-            {
-                "outcome": verdict.outcome,
-                "reason": reason,
-                "drifted": list(verdict.drifted),
-                "requested_mode": mode,
-                "canary_environment": chosen.check.label,
-                "canary_venv": str(chosen.venv),
-            },
+            redact_data(
+                {
+                    "outcome": verdict.outcome,
+                    "reason": reason,
+                    "drifted": list(verdict.drifted),
+                    "requested_mode": mode,
+                    "canary_environment": chosen.check.label,
+                    "canary_venv": str(chosen.venv),
+                }
+            ),
         )
     )
     if chosen.check.verified:

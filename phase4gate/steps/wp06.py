@@ -11,7 +11,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from phase4gate.checks.comments import CommentFacts, CommentRenderError, RunRow, build_comment_facts, run_row
+from phase4gate.checks.comments import (
+    PLAN_RUNS,
+    PLAN_TEAMSPACE_RUNS,
+    PROTOCOL_CONDITION,
+    CommentFacts,
+    CommentRenderError,
+    RunRow,
+    build_comment_facts,
+    protocol_shortfall,
+    run_row,
+)
 from phase4gate.errors import InputError
 from phase4gate.models import FactValue, StepOutcome, StepStatus, StopKind, parse_run_file, run_number_from_filename
 
@@ -27,6 +37,7 @@ __all__ = [
     "e2e_issue",
     "load_run_rows",
     "make_publisher",
+    "not_the_plans_protocol",
     "passed_facts",
     "run",
     "tracker_issue",
@@ -146,14 +157,49 @@ def _refused(exc: InputError, facts: Mapping[str, FactValue] | None = None) -> S
     return StepOutcome.stopped(StopKind.FAILED, CONDITION, reason, facts=extra)
 
 
+def configured_protocol(config: GateConfig) -> CommentFacts:
+    """Return the protocol the configuration asks for, as comment facts with nothing observed."""
+    return CommentFacts(
+        expected_runs=config.canary.runs,
+        expected_scenarios=tuple(config.canary.scenarios),
+        expected_teamspace_runs=config.teamspace.runs,
+    )
+
+
+def not_the_plans_protocol(config: GateConfig, shortfall: tuple[str, ...], target: tuple[str, int]) -> StepOutcome:
+    """Return the stop (failed) of a gate whose protocol is not the plan's: nothing is posted or closed."""
+    repo, number = target
+    reason = f"not the plan's protocol: {'; '.join(shortfall)}; nothing posted to or closed on {repo}#{number}"
+    return StepOutcome.stopped(
+        StopKind.FAILED,
+        PROTOCOL_CONDITION,
+        reason,
+        facts={
+            "protocol": "not the plan's",
+            "canary_runs_configured": config.canary.runs,
+            "canary_runs_required": PLAN_RUNS,
+            "canary_scenarios_configured": ",".join(str(n) for n in config.canary.scenarios),
+            "teamspace_runs_configured": config.teamspace.runs,
+            "teamspace_runs_required": PLAN_TEAMSPACE_RUNS,
+        },
+    )
+
+
 def run(ctx: StepContext) -> StepOutcome:
-    """Bundle, render, post (or update) and read back the e2e#41 comment, then close e2e#41."""
+    """Bundle, render, post (or update) and read back the e2e#41 comment, then close e2e#41.
+
+    Nothing is posted or closed unless the plan's protocol was configured and met
+    (four consecutive runs of the four scenarios): a weaker gate stops here (failed).
+    """
     from phase4gate.adapters.bundle import bundle_bytes  # noqa: PLC0415
     from phase4gate.adapters.publish import ReadBackError  # noqa: PLC0415
     from phase4gate.adapters.store import sha256_bytes  # noqa: PLC0415
     from phase4gate.checks.comments import render_e2e_comment  # noqa: PLC0415
 
     config = ctx.config
+    short = protocol_shortfall(configured_protocol(config), teamspace=False)
+    if short:
+        return not_the_plans_protocol(config, short, e2e_issue(config))
     facts = passed_facts(ctx.results)
     attempt = facts.get("WP05", {}).get("attempt_dir")
     if ctx.dry_run and not attempt:

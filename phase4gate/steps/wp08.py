@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Final
 
 from phase4gate.errors import InputError
 from phase4gate.models import FactValue, StepOutcome, StopKind
-from phase4gate.steps.wp06 import collect_comment_facts, make_publisher, passed_facts, tracker_issue
+from phase4gate.steps.wp06 import (
+    collect_comment_facts,
+    configured_protocol,
+    make_publisher,
+    not_the_plans_protocol,
+    passed_facts,
+    tracker_issue,
+)
 
 if TYPE_CHECKING:
     from phase4gate.gate import StepContext
@@ -20,11 +27,22 @@ CONDITION: Final = "the comment cannot be rendered, or #1038 is not open after p
 
 
 def run(ctx: StepContext) -> StepOutcome:
-    """Render, post (or update) and read back the #1038 comment; check #1038 is still open."""
+    """Render, post (or update) and read back the #1038 comment; check #1038 is still open.
+
+    Nothing is posted unless the plan's protocol was configured and met (four
+    consecutive canary runs of the four scenarios, four Teamspace runs).
+    """
     from phase4gate.adapters.publish import ReadBackError  # noqa: PLC0415
-    from phase4gate.checks.comments import CommentRenderError, render_tracker_comment  # noqa: PLC0415
+    from phase4gate.checks.comments import (  # noqa: PLC0415
+        CommentRenderError,
+        protocol_shortfall,
+        render_tracker_comment,
+    )
 
     config = ctx.config
+    short = protocol_shortfall(configured_protocol(config), teamspace=True)
+    if short:
+        return not_the_plans_protocol(config, short, tracker_issue(config))
     try:
         body = render_tracker_comment(collect_comment_facts(config, passed_facts(ctx.results), ctx.store.root))
     except InputError as exc:
