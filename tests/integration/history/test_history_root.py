@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,9 +31,9 @@ from tests.integration.history.series import Series, build_series
 
 
 @pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Series]:
+def series(tmp_path_factory: pytest.TempPathFactory) -> Series:
     """The evidence root of the whole series (built once for this module)."""
-    yield build_series(tmp_path_factory.mktemp("history-series"))
+    return build_series(tmp_path_factory.mktemp("history-series"))
 
 
 def _green_preflight(series: Series) -> dt.datetime:
