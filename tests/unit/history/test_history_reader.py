@@ -1,0 +1,139 @@
+"""The history reader: journals of other versions tolerated, damaged and foreign folders listed, run files checked."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from phase4gate.adapters.history_reader import read_folder, read_history
+from phase4gate.checks.history import FolderKind
+from phase4gate.errors import EvidenceError
+from phase4gate.models import StopKind
+from tests.unit.history.journals import event, journal, passed, run_file, stopped, write_run
+
+RC16 = {"rc_short": "rc16", "rc_version": "3.2.0rc16"}
+
+
+def _lines(run_id: str = "20260520T090000Z-aaaa") -> list[str]:
+    return journal(
+        run_id,
+        [passed("WP01", 1), passed("WP02", 2, **RC16), stopped("WP03", 3, StopKind.WAITING, "/health/ready/ is 503")],
+    )
+
+
+def test_a_gate_run_is_folded_from_its_journal(evidence_root: Path) -> None:
+    """The journal gives the report; the configuration it recorded gives the signatures and the age rule."""
+    folder = read_folder(write_run(evidence_root, "20260520T090000Z-aaaa", _lines()))
+
+    assert folder.kind is FolderKind.RUN
+    assert folder.report is not None
+    assert folder.report.run_id == "20260520T090000Z-aaaa"
+    assert [s.wp for s in folder.report.steps] == ["WP01", "WP02", "WP03"]
+    assert folder.ending == "finished"
+    assert [s.name for s in folder.signatures] == ["rollback-peek", "event-loop-unavailable", "forbidden-key"]
+    assert folder.max_preflight_age_hours == 24.0
+    assert folder.notes == ()
+
+
+def test_unknown_event_types_and_keys_are_tolerated(evidence_root: Path) -> None:
+    """A newer writer's ``prev`` hash-chain key and an event type this reader does not know are not fatal."""
+    lines = [ln[:-1] + ', "prev": "ab12"}' for ln in _lines()]
+    lines.insert(2, event("checkpoint", time="2026-05-20T09:00:00+00:00", prev="cd34"))
+    folder = read_folder(write_run(evidence_root, "r1", lines))
+
+    assert folder.kind is FolderKind.RUN
+    assert folder.notes == ("1 event(s) of unknown type 'checkpoint' ignored",)
+
+
+def test_a_torn_last_line_is_dropped_and_noted(evidence_root: Path) -> None:
+    """A writer killed mid-append leaves a partial last line: the rest of the journal still reads."""
+    lines = _lines()[:-1]
+    lines.append('{"event": "gate-e')
+    folder = read_folder(write_run(evidence_root, "r1", lines))
+
+    assert folder.kind is FolderKind.RUN
+    assert folder.ending == "unfinished"
+    assert folder.notes == (f"line {len(lines)}: torn last line dropped (a writer stopped mid-append)",)
+
+
+def test_interrupted_run_is_said_so(evidence_root: Path) -> None:
+    """An ``interrupted`` event after the last gate-start: the run ended on Ctrl-C."""
+    lines = [*_lines()[:-1], event("interrupted", time="2026-05-20T09:30:00+00:00")]
+
+    assert read_folder(write_run(evidence_root, "r1", lines)).ending == "interrupted"
+
+
+@pytest.mark.parametrize(
+    ("mangle", "problem"),
+    [
+        (lambda ls: [ls[0], "{not json", *ls[1:]], "journal.jsonl line 2: not JSON"),
+        (lambda ls: ls[1:], "journal.jsonl: no gate-start event"),
+        (lambda ls: [*ls[:2], '["a", "list"]', *ls[2:]], "journal.jsonl line 3: not a journal event"),
+        (lambda ls: [*ls, event("wp-result", wp="WP04", result={"wp": "WP99"})], "journal.jsonl"),
+    ],
+    ids=["bad-middle-line", "no-gate-start", "not-an-event", "result-does-not-structure"],
+)
+def test_damaged_journals_are_listed_not_fatal(evidence_root: Path, mangle: object, problem: str) -> None:
+    """A journal the gate itself could not fold makes the folder damaged, with the problem named."""
+    assert callable(mangle)
+    folder = read_folder(write_run(evidence_root, "r1", mangle(_lines())))
+
+    assert folder.kind is FolderKind.DAMAGED
+    assert folder.problem is not None
+    assert folder.problem.startswith(problem)
+
+
+def test_foreign_folders_files_and_hidden_entries(evidence_root: Path) -> None:
+    """A folder without a journal is foreign; plain files and hidden entries (locks) are not folders to list."""
+    write_run(evidence_root, "20260520T090000Z-aaaa", _lines())
+    (evidence_root / "rc14-attempt1").mkdir()
+    (evidence_root / "notes.txt").write_text("x", encoding="utf-8")
+    (evidence_root / ".phase4gate.lock").write_text("", encoding="utf-8")
+
+    folders = read_history(evidence_root)
+
+    assert [(f.name, f.kind) for f in folders] == [
+        ("20260520T090000Z-aaaa", FolderKind.RUN),
+        ("rc14-attempt1", FolderKind.FOREIGN),
+    ]
+    assert folders[1].problem == "no journal.jsonl: not a gate run folder"
+
+
+def test_root_that_cannot_be_read_is_an_evidence_error(tmp_path: Path) -> None:
+    """Exit 3: the root is missing or a file."""
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    for root in (tmp_path / "missing", tmp_path / "file"):
+        with pytest.raises(EvidenceError, match="cannot read the evidence root") as info:
+            read_history(root)
+        assert info.value.exit_code == 3
+
+
+def test_run_files_are_read_in_order_and_checked_against_the_manifest(evidence_root: Path) -> None:
+    """Run files come in run order; an altered one, one outside the manifest, or a malformed one names its problem."""
+    files = {
+        "rc16-attempt1/runs/run-2.json": run_file({1: "pass", 2: "pass", 3: "pass", 4: "pass"}),
+        "rc16-attempt1/runs/run-1.json": run_file({1: "pass", 2: "pass", 3: "pass", 4: "pass"}),
+        "rc16-single-attempt1/runs/run-1.json": run_file({1: "fail", 2: "pass", 3: "pass", 4: "pass"}),
+    }
+    run_dir = write_run(evidence_root, "r1", _lines(), files)
+    altered = run_dir / "rc16-attempt1/runs/run-2.json"
+    os.chmod(altered, 0o644)
+    altered.write_text(altered.read_text(encoding="utf-8").replace('"pass"', '"pass" '), encoding="utf-8")
+    (run_dir / "rc16-attempt1/runs/run-3.json").write_text('{"outcome": "pass"', encoding="utf-8")
+
+    folder = read_folder(run_dir)
+
+    attempts = {a.name: a for a in folder.attempts}
+    assert list(attempts) == ["rc16-attempt1", "rc16-single-attempt1"]
+    runs = attempts["rc16-attempt1"].run_files
+    assert [r.run_number for r in runs] == [1, 2, 3]
+    assert runs[0].problem is None
+    assert runs[0].run is not None
+    assert runs[1].problem == "altered since written (sha256 differs from MANIFEST.sha256)"
+    assert runs[1].run is not None
+    assert runs[2].run is None
+    assert runs[2].problem is not None
+    assert runs[2].problem.startswith("not listed in the run's MANIFEST.sha256; ")
+    assert "not JSON" in runs[2].problem
