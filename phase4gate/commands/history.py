@@ -144,7 +144,8 @@ def demo_series(args: argparse.Namespace) -> int:
     from phase4gate.progress import NullProgress, Progress  # noqa: PLC0415
     from phase4gate.sandbox.world import World  # noqa: PLC0415
 
-    root = Path(args.evidence_root or "evidence").resolve()
+    shown = args.evidence_root or "evidence"
+    root = Path(shown).resolve()
 
     def say(message: str) -> None:
         print(message, file=sys.stderr)
@@ -170,7 +171,7 @@ def demo_series(args: argparse.Namespace) -> int:
             say(f"demo: run {gate.run_id}: {verdicts[-1]}")
     args.since = None
     args.rc = None
-    args.evidence_root = str(root)
+    args.evidence_root = shown  # the history names the root as the user spelled it
     history, _, _ = build_history(args)
     print(history_json(history) if args.json else render_history_markdown(history), end="")
     expected = ["WP04 failed", "passed"]
