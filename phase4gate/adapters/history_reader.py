@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 from typing import Final
 
+from attrs import frozen
+
 from phase4gate.checks.history import AttemptRead, FolderKind, FolderRead, RunFileRead, attempt_rc
 from phase4gate.errors import EvidenceError, InputError
 from phase4gate.models import run_number_from_filename
@@ -50,12 +52,24 @@ def read_history(root: Path) -> tuple[FolderRead, ...]:
 _ENDINGS: Final = {"gate-start": "unfinished", "gate-end": "finished", "interrupted": "interrupted"}
 
 
-def _clean_journal(lines: list[str]) -> tuple[list[str], list[str], str, str | None]:
-    """Return the lines the gate's readers understand, notes, how the last invocation ended, and a fatal problem.
+@frozen
+class _Journal:
+    """A journal's lines as read: every event (a torn last line dropped), the known-type ones, notes."""
+
+    events: list[str]
+    known: list[str]
+    notes: list[str]
+    ending: str
+    fatal: str | None = None
+
+
+def _clean_journal(lines: list[str]) -> _Journal:
+    """Split the journal into the lines to fold, notes, how the last invocation ended, or a fatal problem.
 
     The ending is that of the last invocation: ``finished`` (gate-end), ``interrupted``
     (Ctrl-C, journalled), or ``unfinished`` (killed, or still running).
     """
+    events: list[str] = []
     keep: list[str] = []
     notes: list[str] = []
     ending = "unfinished"
@@ -68,17 +82,18 @@ def _clean_journal(lines: list[str]) -> tuple[list[str], list[str], str, str | N
             if i == len(numbered) - 1:
                 notes.append(f"line {n}: torn last line dropped (a writer stopped mid-append)")
                 continue
-            return [], notes, ending, f"{_JOURNAL} line {n}: not JSON ({exc.msg})"
+            return _Journal([], [], notes, ending, f"{_JOURNAL} line {n}: not JSON ({exc.msg})")
         kind = event.get("event") if isinstance(event, dict) else None
         if not isinstance(kind, str):
-            return [], notes, ending, f"{_JOURNAL} line {n}: not a journal event"
+            return _Journal([], [], notes, ending, f"{_JOURNAL} line {n}: not a journal event")
+        events.append(line)
         if kind not in KNOWN_EVENTS:
             skipped[kind] = skipped.get(kind, 0) + 1
             continue
         ending = _ENDINGS.get(kind, ending)
         keep.append(line)
     notes.extend(f"{count} event(s) of unknown type {kind!r} ignored" for kind, count in sorted(skipped.items()))
-    return keep, notes, ending, None
+    return _Journal(events, keep, notes, ending)
 
 
 def _read_run_file(run_dir: Path, rel: str, manifest: dict[str, str]) -> RunFileRead:
@@ -139,13 +154,23 @@ def read_folder(path: Path) -> FolderRead:
         text = journal.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return FolderRead(name, where, FolderKind.DAMAGED, problem=f"{_JOURNAL}: cannot read ({exc})")
-    lines, notes, ending, fatal = _clean_journal(text.splitlines())
-    if fatal is not None:
-        return FolderRead(name, where, FolderKind.DAMAGED, problem=fatal, notes=tuple(notes))
+    read = _clean_journal(text.splitlines())
+    notes, ending = read.notes, read.ending
+    if read.fatal is not None:
+        return FolderRead(name, where, FolderKind.DAMAGED, problem=read.fatal, notes=tuple(notes))
+    # Every event first (a newer reader may need them all, e.g. to check a hash chain),
+    # then only the event types this reader knows.
+    lines = read.events
     try:
         report = report_from_journal(lines, source=_JOURNAL)
     except InputError as exc:
-        return FolderRead(name, where, FolderKind.DAMAGED, problem=str(exc), notes=tuple(notes))
+        if read.known == read.events:
+            return FolderRead(name, where, FolderKind.DAMAGED, problem=str(exc), notes=tuple(notes))
+        lines = read.known
+        try:
+            report = report_from_journal(lines, source=_JOURNAL)
+        except InputError as again:
+            return FolderRead(name, where, FolderKind.DAMAGED, problem=str(again), notes=tuple(notes))
     try:
         config = config_from_journal(lines, source=_JOURNAL) or GateConfig()
     except (InputError, ValueError) as exc:
