@@ -30,7 +30,7 @@ from attrs import field, frozen
 from packaging.version import InvalidVersion, Version
 
 from phase4gate.checks.canary import triage_failure
-from phase4gate.checks.comments import render_marker
+from phase4gate.checks.comments import GITHUB_BODY_LIMIT, render_marker
 from phase4gate.config import SignatureConfig
 from phase4gate.models import DEFAULT_SCENARIO_IDS, CanaryRunResult, GateReport, ScenarioStatus, StepStatus
 
@@ -68,6 +68,8 @@ DEFAULT_MAX_AGE_HOURS: Final = 24.0
 # mistakes the #1038 evidence comment (WP08, "<gate id>") for the history comment.
 HISTORY_GATE_SUFFIX: Final = "-history"
 _REASON_LIMIT: Final = 240
+# GitHub's comment limit, less room for the marker line.
+_COMMENT_BUDGET: Final = GITHUB_BODY_LIMIT - 400
 _ATTEMPT_RE = re.compile(r"^(?P<rc>.+?)(?P<single>-single)?-attempt(?P<n>[0-9]+)$")
 _RC_RE = re.compile(r"(?P<pre>(?:a|b|rc))(?P<n>[0-9]+)$")
 
@@ -762,8 +764,11 @@ def _headline(history: History) -> list[str]:
     return lines
 
 
-def render_history_markdown(history: History, *, heading_level: int = 1) -> str:
-    """Render *history* as GitHub Markdown: headings, lists and tables with ✅/❌ cells, no HTML."""
+def render_history_markdown(history: History, *, heading_level: int = 1, max_rcs: int | None = None) -> str:
+    """Render *history* as GitHub Markdown: headings, lists and tables with ✅/❌ cells, no HTML.
+
+    *max_rcs* shows only that many RCs (the newest), saying how many are left out.
+    """
     h1 = "#" * heading_level
     h2 = "#" * (heading_level + 1)
     h3 = "#" * (heading_level + 2)
@@ -782,7 +787,8 @@ def render_history_markdown(history: History, *, heading_level: int = 1) -> str:
         "",
         *_headline(history),
     ]
-    for h in history.rcs:
+    shown = history.rcs if max_rcs is None else history.rcs[:max_rcs]
+    for h in shown:
         version = f" ({h.rc_version})" if h.rc_version else ""
         state = "✅ cleared" if h.cleared is not None else "❌ not cleared"
         lines += ["", f"{h2} {h.rc}{version}: {state}", "", f"{h3} Gate runs", "", *_runs_table(h.runs)]
@@ -792,6 +798,9 @@ def render_history_markdown(history: History, *, heading_level: int = 1) -> str:
         else:
             lines.append("No canary attempt for this RC.")
         lines += _signature_lines(h)
+    if len(shown) < len(history.rcs):
+        left = [h.rc for h in history.rcs[len(shown) :]]
+        lines += ["", f"{len(left)} older RC(s) not shown here ({', '.join(left)}); `phase4gate history` shows them."]
     if history.runs_without_rc:
         lines += ["", f"{h2} Gate runs that resolved no RC", "", *_runs_table(history.runs_without_rc)]
     if history.other_folders:
@@ -811,8 +820,14 @@ def history_comment_body(history: History, *, gate_id: str, issue: str) -> str:
     """Return the history as a tracker comment body ending in the gate's hidden marker.
 
     The marker names ``<gate id>-history`` and *issue*, and the sha256 of the summary
-    above it, so the idempotent publisher finds this comment (and only it) again.
+    above it, so the idempotent publisher finds this comment (and only it) again.  A
+    history too long for one GitHub comment drops its oldest RCs, saying so (the newest
+    RC is always shown; a body still too long is refused by the publisher).
     """
+    keep = len(history.rcs)
     summary = render_history_markdown(history, heading_level=2)
+    while len(summary) > _COMMENT_BUDGET and keep > 1:
+        keep -= 1
+        summary = render_history_markdown(history, heading_level=2, max_rcs=keep)
     digest = hashlib.sha256(summary.encode("utf-8")).hexdigest()
     return f"{summary}\n{render_marker(history_gate_id(gate_id), issue, digest)}\n"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from phase4gate import convert
-from phase4gate.checks.comments import parse_marker, select_own_comments
+from phase4gate.checks.comments import GITHUB_BODY_LIMIT, parse_marker, select_own_comments
 from phase4gate.checks.history import (
     AttemptRead,
     CellStatus,
@@ -177,3 +177,25 @@ def test_comment_body_marker_is_the_history_one_never_the_evidence_one() -> None
     history_comment = Comment(id=2, author="gate-bot", body=body, created_at="2026-05-20T10:00:00Z")
     own = select_own_comments([history_comment], login="gate-bot", gate_id=GATE, issue="Priivacy-ai/spec-kitty#1038")
     assert own.keep is None
+
+
+def test_a_history_too_long_for_one_comment_drops_its_oldest_rcs() -> None:
+    """200 RCs do not fit in one GitHub comment: the newest are kept, the rest named, the marker intact."""
+    folders = [
+        _folder(
+            f"r{n:03d}",
+            [passed("WP01", n), passed("WP02", n, **_rc(n)), stopped("WP03", n, StopKind.WAITING, "x" * 200)],
+        )
+        for n in range(1, 201)
+    ]
+    history = _summary(folders)
+    assert len(render_history_markdown(history)) > GITHUB_BODY_LIMIT
+
+    body = history_comment_body(history, gate_id=GATE, issue="Priivacy-ai/spec-kitty#1038")
+
+    assert len(body) <= GITHUB_BODY_LIMIT
+    assert "## phase4gate history" in body
+    assert "### rc200 (3.2.0rc200): ❌ not cleared" in body
+    assert "### rc1 (3.2.0rc1)" not in body
+    assert re.search(r"\n[0-9]+ older RC\(s\) not shown here \(rc[0-9]+, .*rc1\)", body)
+    assert parse_marker(body) is not None
