@@ -199,3 +199,17 @@ def test_a_history_too_long_for_one_comment_drops_its_oldest_rcs() -> None:
     assert "### rc1 (3.2.0rc1)" not in body
     assert re.search(r"\n[0-9]+ older RC\(s\) not shown here \(rc[0-9]+, .*rc1\)", body)
     assert parse_marker(body) is not None
+
+
+def test_a_run_without_wp02_facts_takes_its_rc_from_its_attempt_folders() -> None:
+    """No WP02 fact (an older journal): the attempt folder's name says the RC; an empty attempt is a row of missing cells."""
+    steps = [passed("WP01", 0), stopped("WP04", 3, StopKind.FAILED, "evidence malformed or inconsistent")]
+    history = _summary([_folder("a", steps, attempts=(AttemptRead("rc16-single-attempt1"),))])
+
+    [rc16] = history.rcs
+    assert (rc16.rc, rc16.rc_version) == ("rc16", None)
+    [row] = rc16.matrix
+    assert (row.run_number, row.outcome, row.problem) == (None, None, "no run file in the attempt folder")
+    assert {c.status for c in row.cells} == {CellStatus.MISSING}
+    assert history.freshness is not None
+    assert history.freshness.stale

@@ -137,3 +137,27 @@ def test_run_files_are_read_in_order_and_checked_against_the_manifest(evidence_r
     assert runs[2].problem is not None
     assert runs[2].problem.startswith("not listed in the run's MANIFEST.sha256; ")
     assert "not JSON" in runs[2].problem
+
+
+def test_a_recorded_configuration_of_another_version_falls_back_to_the_defaults(evidence_root: Path) -> None:
+    """A gate-start whose configuration has a key this version does not know: noted, default signatures used."""
+    lines = _lines()
+    lines[0] = lines[0].replace('"canary": {', '"canary": {"future_knob": 1, ', 1)
+    folder = read_folder(write_run(evidence_root, "r1", lines))
+
+    assert folder.kind is FolderKind.RUN
+    assert [s.name for s in folder.signatures] == ["rollback-peek", "event-loop-unavailable", "forbidden-key"]
+    assert len(folder.notes) == 1
+    assert folder.notes[0].startswith("recorded configuration unreadable, default signatures used: ")
+    assert "future_knob" in folder.notes[0]
+
+
+def test_an_attempt_without_run_files_is_still_listed(evidence_root: Path) -> None:
+    """The runner died before writing a run file: the attempt folder is there, with no runs."""
+    lines = journal("r1", [passed("WP01", 1), stopped("WP04", 4, StopKind.FAILED, "evidence malformed")])
+    run_dir = write_run(evidence_root, "r1", lines)
+    (run_dir / "rc16-single-attempt1" / "logs").mkdir(parents=True)
+
+    folder = read_folder(run_dir)
+
+    assert [(a.name, a.run_files) for a in folder.attempts] == [("rc16-single-attempt1", ())]
