@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phase4gate.adapters.history_reader import read_folder, read_history
 from phase4gate.checks.history import FolderKind
@@ -161,3 +164,22 @@ def test_an_attempt_without_run_files_is_still_listed(evidence_root: Path) -> No
     folder = read_folder(run_dir)
 
     assert [(a.name, a.run_files) for a in folder.attempts] == [("rc16-single-attempt1", ())]
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.one_of(st.text(max_size=40), st.sampled_from(_lines("r1"))), max_size=8),
+    st.binary(max_size=30),
+)
+def test_any_journal_is_read_or_listed_damaged_never_raises(lines: list[str], tail: bytes) -> None:
+    """Whatever a journal holds (text, real events in any order, stray bytes), the folder is read or listed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "r1"
+        run_dir.mkdir()
+        (run_dir / "journal.jsonl").write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + tail)
+
+        folder = read_folder(run_dir)
+
+    assert folder.kind in {FolderKind.RUN, FolderKind.DAMAGED}
+    assert (folder.report is not None) == (folder.kind is FolderKind.RUN)
+    assert folder.kind is FolderKind.RUN or folder.problem
