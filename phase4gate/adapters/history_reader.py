@@ -26,10 +26,13 @@ from phase4gate.checks.history import AttemptRead, FolderKind, FolderRead, RunFi
 from phase4gate.errors import EvidenceError, InputError
 from phase4gate.models import run_number_from_filename
 
-__all__ = ["KNOWN_EVENTS", "read_folder", "read_history"]
+__all__ = ["KNOWN_EVENTS", "PROGRESS_EVENTS", "read_folder", "read_history"]
 
 # Event types the gate's journal readers understand; any other is skipped (a newer writer).
 KNOWN_EVENTS: Final = frozenset({"gate-start", "wp-start", "wp-result", "wp-reused", "gate-end", "interrupted"})
+# Progress-only events the gate also writes (a WP's actions as they happen, its child
+# processes): not folded, not worth a note either.
+PROGRESS_EVENTS: Final = frozenset({"wp-action", "child-process"})
 _JOURNAL: Final = "journal.jsonl"
 
 
@@ -88,7 +91,8 @@ def _clean_journal(lines: list[str]) -> _Journal:
             return _Journal([], [], notes, ending, f"{_JOURNAL} line {n}: not a journal event")
         events.append(line)
         if kind not in KNOWN_EVENTS:
-            skipped[kind] = skipped.get(kind, 0) + 1
+            if kind not in PROGRESS_EVENTS:
+                skipped[kind] = skipped.get(kind, 0) + 1
             continue
         ending = _ENDINGS.get(kind, ending)
         keep.append(line)

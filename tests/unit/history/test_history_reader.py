@@ -183,3 +183,18 @@ def test_any_journal_is_read_or_listed_damaged_never_raises(lines: list[str], ta
     assert folder.kind in {FolderKind.RUN, FolderKind.DAMAGED}
     assert (folder.report is not None) == (folder.kind is FolderKind.RUN)
     assert folder.kind is FolderKind.RUN or folder.problem
+
+
+def test_progress_events_are_read_without_a_note(evidence_root: Path) -> None:
+    """``wp-action`` and ``child-process`` (the gate's progress events) are not folded and not noted."""
+    lines = _lines()
+    lines[2:2] = [
+        event("wp-action", wp="WP01", action="posted comment", time="2026-05-20T09:01:00+00:00"),
+        event("child-process", wp="WP02", pid=4242, time="2026-05-20T09:02:00+00:00"),
+    ]
+    folder = read_folder(write_run(evidence_root, "r1", lines))
+
+    assert folder.kind is FolderKind.RUN
+    assert folder.report is not None
+    assert [s.wp for s in folder.report.steps] == ["WP01", "WP02", "WP03"]
+    assert folder.notes == ()
