@@ -62,12 +62,15 @@ def journal(run_id: str, results: list[StepResult], *, end: bool = True, config:
 
 
 def write_run(root: Path, run_id: str, lines: list[str], run_files: Mapping[str, object] | None = None) -> Path:
-    """Write a run folder: its journal (appended through the store) and run files (write-once, in the manifest)."""
+    """Write a run folder: run files through the store (write-once, in the manifest), the journal as given.
+
+    The journal is written byte for byte, not through the store: these are the journals
+    a reader meets (torn, mangled, from other versions), which the store would refuse to write.
+    """
     store = EvidenceStore(root / run_id)
-    for line in lines:
-        store.append_journal(line)
     for rel, data in (run_files or {}).items():
         store.write_json(rel, data)
+    (store.root / "journal.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return store.root
 
 
