@@ -696,6 +696,10 @@ def _runs_table(runs: Sequence[GateRunSummary]) -> list[str]:
             f"| {_code(r.run_id)} | {_when(r.started_at)} | {_when(r.finished_at)} | {mark} {r.verdict}{ending} "
             f"| {r.stopped_at or '—'} | {r.stop_kind or '—'} | {_md(_trim(r.reason))} | {attempts} |"
         )
+    noted = [r for r in runs if r.notes]
+    if noted:
+        lines.append("")
+        lines += [f"- Reading {_code(r.run_id)}: {_md('; '.join(r.notes))}" for r in noted]
     return lines
 
 

@@ -242,5 +242,7 @@ def test_markdown_renders_as_github_tables(series: Series) -> None:
     assert runs17.column("verdict") == ["✅ passed"]
     assert all(cell == "✅ pass" for row in matrix17.rows for cell in row[3:7])
     assert f"- Cleared: ✅ rc17 (3.2.0rc17) cleared the whole gate in run `{history.cleared.run_id}`" in markdown  # type: ignore[union-attr]
+    blocked = series.reports["blocked"].run_id
+    assert re.search(rf"^- Reading `{blocked}`: line [0-9]+: torn last line dropped", markdown, re.MULTILINE)
     [others] = tables_after(markdown, "## Other folders")
     assert others.column("kind") == ["❌ damaged", "❌ foreign"]
