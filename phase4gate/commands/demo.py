@@ -18,6 +18,7 @@ examples:
   phase4gate demo                              the green gate
   phase4gate demo --scenario two-blocker-squash
   phase4gate demo --scenario list
+  phase4gate demo --history                    rc16 stops on a new signature, rc17 clears; the history
   make demo SCENARIO=flaky-four-run
 """
 
@@ -31,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_evidence_root(parser)
     parser.add_argument("--junit", metavar="FILE", help="also write one JUnit test case per WP to FILE")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="run a series on one evidence root (rc16 stops on a new signature, then a green rc17) and print it",
+    )
 
 
 def _list(as_json: bool) -> int:
@@ -63,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.scenario == "list":
         return _list(args.json)
+    if args.history:
+        from phase4gate.commands.history import demo_series  # noqa: PLC0415
+
+        return demo_series(args)
     chosen = scenario(args.scenario)
     evidence_root = Path(args.evidence_root or "evidence").resolve()
 

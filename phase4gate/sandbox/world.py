@@ -242,6 +242,24 @@ class World:
             raise
         return self
 
+    def publish_rc(self, version: str = "3.2.0rc17", *, upload_day: str = "05-12") -> str:
+        """Cut a new RC containing every fix: tag ``main`` ``v<version>``, serve it, and make the canary green.
+
+        What an operator does after a canary stop (the real rc16 -> rc17): the fix of the
+        failure lands, a new RC is tagged and uploaded.  Returns the tag's commit.
+        """
+        from phase4gate.sandbox.e2e import canary_state  # noqa: PLC0415
+        from phase4gate.sandbox.index import Release  # noqa: PLC0415
+        from phase4gate.sandbox.repos import git  # noqa: PLC0415
+        from phase4gate.sandbox.wheels import CLI_PACKAGE  # noqa: PLC0415
+
+        head = self.commits["cli:fix-1182"]
+        git(self.cli_path, "tag", f"v{version}", head)
+        release = Release(CLI_PACKAGE, version, f"2026-{upload_day}T12:00:00.000000Z")
+        self.index.set_release_set([*self.index.releases, release])
+        self.saas.extra["canary"] = canary_state()
+        return head
+
     def _watch_for_redeploy(self) -> None:
         """Redeploy the SaaS once WP05's run 2 is in the evidence (an outside event, as in reality)."""
 
