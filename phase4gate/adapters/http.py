@@ -150,16 +150,36 @@ class ReadOnlyClient:
         """Return *path* resolved against the base URL."""
         return urljoin(self.base_url, path) if self.base_url else path
 
-    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+    def get(self, path: str, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> HttpAnswer:
         """GET *path*; retried answers 502/503/504 come back as the last answer.
+
+        With *max_bytes*, the body is streamed and refused past that many (decoded) bytes.
 
         Raises:
             SaaSError: (or the configured error class) no answer within retries and deadline,
-                a TLS error, or a redirect to another host.
+                a TLS error, a redirect to another host, or a body over *max_bytes*.
         """
-        return self._send("GET", self.url(path), headers or {})
+        return self._send("GET", self.url(path), headers or {}, max_bytes)
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str]) -> HttpAnswer:
+    def _read_capped(self, resp: urllib3.BaseHTTPResponse, url: str, max_bytes: int) -> bytes:
+        """Read at most *max_bytes* decoded bytes of *resp*; more is an error (the connection is dropped)."""
+        length = resp.headers.get("Content-Length") or ""
+        data = b""
+        over = length.isdigit() and int(length) > max_bytes
+        try:
+            if not over:
+                data = resp.read(max_bytes + 1, decode_content=True)
+                over = len(data) > max_bytes or bool(resp.read(1, decode_content=True))
+        except HTTPError as exc:
+            resp.close()
+            raise self._error(f"GET {url}: body unreadable ({type(exc).__name__})", url=url) from None
+        if over:
+            resp.close()
+            raise self._error(f"{url} answered more than {max_bytes} bytes; refused", url=url)
+        resp.release_conn()
+        return data
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], max_bytes: int | None = None) -> HttpAnswer:
         if method not in SAAS_ALLOWED_METHODS:
             msg = (
                 f"refused to send {method} {url}: this client is read-only ({', '.join(sorted(SAAS_ALLOWED_METHODS))})"
@@ -180,7 +200,7 @@ class ReadOnlyClient:
                     timeout=self.timeout,
                     redirect=False,
                     retries=False,
-                    preload_content=True,
+                    preload_content=max_bytes is None,
                 )
             except SSLError as exc:
                 raise self._error(f"TLS error talking to {current}: {exc}", url=current) from None
@@ -196,6 +216,8 @@ class ReadOnlyClient:
                 raise self._error(f"{method} {current}: {type(exc).__name__}: {exc}", url=current) from None
             latency = self._clock() - t0
             if resp.status in _REDIRECTS:
+                if max_bytes is not None:
+                    resp.close()  # a streamed body is not read: drop the connection
                 location = resp.headers.get("Location")
                 if not location:
                     raise self._error(f"{current} answered {resp.status} without a Location", url=current)
@@ -211,13 +233,15 @@ class ReadOnlyClient:
             if resp.status in RETRY_STATUSES:
                 delay = self._retry_delay(attempt, resp.headers.get("Retry-After"), start)
                 if delay is not None:
+                    if max_bytes is not None:
+                        resp.close()
                     self._pause(delay)
                     continue
             return HttpAnswer(
                 url=current,
                 status=resp.status,
                 headers=dict(resp.headers.items()),
-                body=resp.data,
+                body=resp.data if max_bytes is None else self._read_capped(resp, current, max_bytes),
                 latency_seconds=latency,
                 attempts=attempt,
             )

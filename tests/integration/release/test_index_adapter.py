@@ -104,7 +104,7 @@ def test_index_url_precedence() -> None:
 
 def test_pip_is_asked_for_its_index(tmp_path: Path) -> None:
     """pip's own configuration is read in a child process (here through PIP_INDEX_URL)."""
-    env = {**os.environ, "PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
+    env = {**os.environ, "PIP_INDEX_URL": "http://127.0.0.1:9/simple/", "PHASE4GATE_CACHE_DIR": str(tmp_path / "c")}
     done = subprocess.run(
         [sys.executable, "-c", "from phase4gate.adapters.index import default_index_url; print(default_index_url())"],
         capture_output=True,
