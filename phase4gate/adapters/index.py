@@ -25,10 +25,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
-
-from attrs import frozen
 
 from phase4gate.checks.release import DistFile, canonicalize_name, version_of
 from phase4gate.errors import PackageIndexError, redact
@@ -321,9 +319,11 @@ def resolve_index_url(configured: str | None, environ: Mapping[str, str] | None 
     return (url or default_index_url(environ=environ)).rstrip("/") + "/"
 
 
-@frozen
-class ProjectPage:
-    """A project's simple page as fetched: where, which format, the raw body, the files."""
+class ProjectPage(NamedTuple):
+    """A project's simple page as fetched: where, which format, the raw body, the files.
+
+    A frozen NamedTuple rather than an attrs class, to keep attrs out of ``resolve-rc`` (issue 23).
+    """
 
     url: str
     format: str  # "json" (PEP 691) or "html" (PEP 503)
