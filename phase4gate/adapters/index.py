@@ -41,7 +41,6 @@ __all__ = [
     "CACHE_FILE",
     "MAX_PAGE_BYTES",
     "ProjectPage",
-    "bench_resolve",
     "cache_dir",
     "default_index_url",
     "download",
@@ -604,68 +603,3 @@ def download(file: DistFile, dest_dir: Path, *, client: ReadOnlyClient | None = 
     import hashlib  # noqa: PLC0415
 
     return target, hashlib.sha256(answer.body).hexdigest()
-
-
-# --------------------------------------------------------------------------- benchmark
-
-_FLOOR_SCRIPT: Final = """
-import json, sys, urllib3
-from packaging.version import Version
-url = sys.argv[1].rstrip("/") + "/spec-kitty-cli/"
-r = urllib3.PoolManager().request("GET", url, headers={"Accept": "application/vnd.pypi.simple.v1+json",
-                                                        "Accept-Encoding": "gzip"})
-files = json.loads(r.data)["files"]
-print(len(files), max(Version(f["filename"].split("-")[1]) for f in files if f["filename"].endswith(".whl")))
-"""
-
-
-def _time(argv: list[str], rounds: int) -> float:
-    import subprocess  # noqa: PLC0415
-
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PackageIndexError(f"cannot time {argv[0]}: {exc}") from None
-        elapsed = time.perf_counter() - t0
-        if done.returncode not in {0, 1}:
-            msg = f"{' '.join(argv[:4])} exited {done.returncode}: {done.stderr.strip()[-300:]}"
-            raise PackageIndexError(msg)
-        best = min(best, elapsed)
-    return best
-
-
-def bench_resolve(index_url: str, *, rounds: int = 3, python: str = sys.executable) -> dict[str, float]:
-    """Time ``phase4gate resolve-rc`` as a process vs a bare urllib3 fetch+parse process vs pip.
-
-    Returns the best-of-*rounds* seconds of each and the ratios
-    (``resolve_rc_over_floor`` target <= 1.3, ``pip_over_resolve_rc`` target >= 3.5).
-
-    Raises:
-        PackageIndexError: a timed command failed.
-    """
-    floor = _time([python, "-c", _FLOOR_SCRIPT, index_url], rounds)
-    ours = _time(
-        [
-            python,
-            "-m",
-            "phase4gate",
-            "resolve-rc",
-            "spec-kitty-cli",
-            "--baseline",
-            "3.2.0rc15",
-            "--index-url",
-            index_url,
-        ],
-        rounds,
-    )
-    pip = _time([python, "-m", "pip", "index", "versions", "spec-kitty-cli", "--pre", "--index-url", index_url], rounds)
-    return {
-        "floor_seconds": floor,
-        "resolve_rc_seconds": ours,
-        "pip_seconds": pip,
-        "resolve_rc_over_floor": ours / floor,
-        "pip_over_resolve_rc": pip / ours,
-    }
