@@ -11,6 +11,7 @@ The index adapter reuses this client for its one GET.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, NamedTuple
@@ -47,8 +48,9 @@ _MAX_REDIRECTS: Final = 5
 _MAX_RETRY_AFTER: Final = 120.0
 
 
+@functools.cache
 def user_agent() -> str:
-    """Return ``phase4gate/<version>``."""
+    """Return ``phase4gate/<version>`` (looked up once: a metadata lookup scans ``sys.path``)."""
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:
