@@ -106,7 +106,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, help_text in COMMANDS:
         if only is not None and name != only:
-            sub.add_parser(name, help=help_text, parents=[common]).set_defaults(_module=module)
+            sub.add_parser(name, help=help_text, add_help=False).set_defaults(_module=module)
             continue
         mod = importlib.import_module(f"phase4gate.commands.{module}")
         p = sub.add_parser(
