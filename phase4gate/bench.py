@@ -371,7 +371,13 @@ def _bench_help(repeat: int) -> Callable[[], None]:
 
 def _bench_proof(repeat: int) -> Callable[[], None]:
     def run() -> None:
-        figures = bench_wp01_proof(max(1, repeat // 2))
+        from phase4gate.errors import Phase4GateError  # noqa: PLC0415
+
+        try:
+            figures = bench_wp01_proof(max(1, repeat // 2))
+        except (Phase4GateError, RuntimeError, subprocess.SubprocessError) as exc:
+            print(f"\nWP01 proof: skipped, the proof could not be run both ways ({exc})")
+            return
         title = "WP01 proof of the sandbox #1182 fix vs uv sync + the two pytest runs by hand (warm uv cache)"
         _print(title, figures, "ours_over_floor <= 1.3")
 
