@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from phase4gate.adapters.index import MAX_PAGE_BYTES, fetch_project, parse_html_page, parse_json_page
+from phase4gate.adapters.index import MAX_PAGE_BYTES, fetch_project, index_client, parse_html_page, parse_json_page
 from phase4gate.config import GateConfig
 from phase4gate.errors import ExitCode, PackageIndexError
 from phase4gate.gate import Gate, StepContext
 from phase4gate.models import StepOutcome, StepStatus
+from phase4gate.sandbox._server import Fault
 from phase4gate.sandbox.index import IndexEmulator
 
 HANG_GUARD_SECONDS = 120
@@ -125,3 +126,18 @@ def test_a_page_under_the_bound_is_read(index: IndexEmulator) -> None:
     assert len(page.body) < MAX_PAGE_BYTES
     with pytest.raises(PackageIndexError, match="answered more than 100 bytes"):
         fetch_project(index.simple_url, "spec-kitty-cli", max_bytes=100)
+
+
+def test_a_retried_answer_is_dropped_before_the_bounded_read(index: IndexEmulator) -> None:
+    """A 503 (body not read, connection dropped), then the page: read within the bound; the delay was asked of sleep."""
+    index.inject("/simple/", Fault("status", status=503), Fault("status", status=503))
+    slept: list[float] = []
+    page = fetch_project(index.simple_url, "spec-kitty-cli", client=index_client(sleep=slept.append))
+    assert slept == [0.5, 1.0]
+    assert page.format == "json"
+    assert page.files
+    index.set_garbage("huge")
+    index.inject("/simple/", Fault("status", status=503))
+    with pytest.raises(PackageIndexError, match="answered more than"):
+        fetch_project(index.simple_url, "spec-kitty-cli", client=index_client(sleep=slept.append))
+    assert slept == [0.5, 1.0, 0.5]
