@@ -217,7 +217,8 @@ class ReadOnlyClient:
                 delay = self._retry_delay(attempt, None, start)
                 if delay is None:
                     msg = f"{method} {current}: {why} (after {attempt} attempt(s) within {self.deadline:g}s)"
-                    raise self._error(msg, url=current, hint="is the service up? see saas.base_url") from None
+                    where = "saas.base_url" if self._error is SaaSError else "the URL"
+                    raise self._error(msg, url=current, hint=f"is the service up? see {where}") from None
                 self._pause(delay)
                 continue
             except HTTPError as exc:
