@@ -8,9 +8,12 @@ touch, so ``import phase4gate`` stays cheap for other release tooling.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+# Not `from typing import TYPE_CHECKING`: typing costs `--help` a few ms (pypa/build's idiom; mypy knows the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from phase4gate.errors import (
         AdapterError,
         ConfigError,

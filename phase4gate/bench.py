@@ -1,34 +1,54 @@
-"""Benchmarks (``nox -s bench`` / ``make bench``): ratios against baselines timed in the same run.
+"""Benchmarks (``nox -s bench`` / ``make bench``): what users pay, as ratios against floors timed in the same run.
 
-Nothing here passes or fails: it prints figures.  Each section measures one claim:
+Nothing here passes or fails: it prints figures.  Each comparison runs its
+commands interleaved (one warm-up each, then *repeat* rounds) and prints the
+ratio of each round with its min / median / max, so the spread is visible.
+Children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` removed), as
+an installed phase4gate runs for users.
 
-* gate overhead: the green sandbox gate's wall time against the summed wall time of
-  the child processes it ran (canary runs, installs, proof test runs);
-* GitHub requests per green gate, counted at the emulator, against the minimum the
-  comment and audit contracts need;
-* ``phase4gate resolve-rc`` against a bare urllib3 fetch of the same page and
-  against ``pip index versions`` (needs the real package index; skipped without it);
+* gate overhead: the green sandbox gate's wall time not spent in child processes,
+  over the summed wall time of those children (canary runs, installs, proof runs);
+  GitHub requests per green gate, counted at the emulator, against the minimum;
+* ``phase4gate --help`` through the console script against ``python -c "import argparse"``;
+* ``phase4gate resolve-rc`` as a whole process, on the default path (pip's default
+  index, here a pip configuration naming the local index emulator, answered from
+  phase4gate's cache) and with ``--index-url``, against a bare urllib3 fetch+parse
+  process of the same page; ``pip index versions --pre`` against ``resolve-rc``;
+  the same against the real package index unless ``--skip-network``;
 * the fix audit (classification only) of a 500-file / 50,000-line commit against
-  one ``git cat-file --batch`` plus one ``ast.parse`` per side, and against ``git show``;
-* ``phase4gate --help`` cold start against ``python -c "import argparse"``.
+  one ``git cat-file --batch`` plus one ``ast.parse`` per side (``bench_audit``);
+* WP01's proof of the sandbox's #1182 fix commit (``audit_commit`` with proof: build
+  the test environment, run the tests with and without the fix) against ``uv sync``
+  of the same lock into an empty venv plus the same two pytest runs by hand, with a
+  warm uv cache.
 
-Run ``python -m phase4gate.bench [--skip-network]``.
+Run ``python -m phase4gate.bench [--skip-network] [--repeat N] [--only NAME ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-__all__ = ["MIN_GITHUB_REQUESTS", "main"]
+__all__ = [
+    "FLOOR_SCRIPT",
+    "MIN_GITHUB_REQUESTS",
+    "Spread",
+    "bench_gate",
+    "bench_help",
+    "bench_resolve",
+    "bench_wp01_proof",
+    "main",
+]
 
 # The fewest GitHub requests a green gate can make under the contracts:
 # WP01: per blocker the issue and its timeline (2 x 2), plus the merged PR behind #1182's
@@ -38,14 +58,72 @@ __all__ = ["MIN_GITHUB_REQUESTS", "main"]
 # its read-back (1) and the state check (1).
 MIN_GITHUB_REQUESTS: Final = 5 + 3 + 6 + 5
 
+# The floor of resolve-rc: one process that fetches the PEP 691 page with urllib3 and parses it.
+FLOOR_SCRIPT: Final = """
+import json, sys, urllib3
+from packaging.version import Version
+url = sys.argv[1].rstrip("/") + "/spec-kitty-cli/"
+r = urllib3.PoolManager().request("GET", url, headers={"Accept": "application/vnd.pypi.simple.v1+json",
+                                                        "Accept-Encoding": "gzip"})
+files = json.loads(r.data)["files"]
+print(len(files), max(Version(f["filename"].split("-")[1]) for f in files if f["filename"].endswith(".whl")))
+"""
+_RESOLVE: Final = ("resolve-rc", "spec-kitty-cli", "--baseline", "3.2.0rc15")
+_TIMEOUT: Final = 600.0
 
-def _best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+Spread = tuple[float, float, float]  # min, median, max
+
+
+def _spread(values: Sequence[float]) -> Spread:
+    return min(values), statistics.median(values), max(values)
+
+
+def _child_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """The environment of timed children: bytecode caching on, as for an installed phase4gate."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env
+
+
+def _console_script() -> list[str]:
+    """Return the ``phase4gate`` console script beside this interpreter (else on PATH, else ``-m``)."""
+    beside = Path(sys.executable).with_name("phase4gate")
+    found = str(beside) if beside.is_file() else shutil.which("phase4gate")
+    return [found] if found else [sys.executable, "-m", "phase4gate"]
+
+
+def _run(argv: Sequence[str], env: Mapping[str, str], ok: frozenset[int]) -> float:
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, env=dict(env), timeout=_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        msg = f"cannot time {argv[0]}: {exc}"
+        raise RuntimeError(msg) from None
+    elapsed = time.perf_counter() - start
+    if done.returncode not in ok:
+        msg = f"{' '.join(argv[:5])} exited {done.returncode}: {done.stderr.strip()[-300:]}"
+        raise RuntimeError(msg)
+    return elapsed
+
+
+def _interleaved(
+    commands: Mapping[str, Sequence[str]], repeat: int, env: Mapping[str, str], ok: frozenset[int] = frozenset({0})
+) -> dict[str, list[float]]:
+    """Time each command *repeat* times, round-robin after one untimed warm-up each (caches, bytecode)."""
+    for argv in commands.values():
+        _run(argv, env, ok)
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, argv in commands.items():
+            times[name].append(_run(argv, env, ok))
+    return times
+
+
+def _ratio(times: Mapping[str, Sequence[float]], ours: str, floor: str) -> Spread:
+    return _spread([a / b for a, b in zip(times[ours], times[floor], strict=True)])
+
+
+# --------------------------------------------------------------------------- gate overhead
 
 
 def bench_gate(repeat: int = 1) -> dict[str, float]:
@@ -71,66 +149,285 @@ def bench_gate(repeat: int = 1) -> dict[str, float]:
             if report.exit_code != 0:
                 msg = f"the green gate did not pass: {[(s.wp, s.reason) for s in report.steps]}"
                 raise RuntimeError(msg)
-    wall, child = statistics.median(walls), statistics.median(children)
+    ratios = [(w - c) / c if c else float("nan") for w, c in zip(walls, children, strict=True)]
+    low, mid, high = _spread(ratios)
     return {
-        "gate_wall_s": wall,
-        "children_s": child,
-        "overhead_ratio": (wall - child) / child if child else float("nan"),
+        "gate_wall_s": statistics.median(walls),
+        "children_s": statistics.median(children),
+        "overhead_ratio": mid,
+        "overhead_ratio_min": low,
+        "overhead_ratio_max": high,
         "github_requests": float(statistics.median(requests)),
         "github_requests_ratio": statistics.median(requests) / MIN_GITHUB_REQUESTS,
     }
 
 
-def bench_help(repeat: int = 15) -> dict[str, float]:
-    """Cold start of ``phase4gate --help`` against ``python -c 'import argparse'``, same interpreter."""
-
-    def run(*args: str) -> Callable[[], object]:
-        return lambda: subprocess.run([sys.executable, *args], capture_output=True, check=True, timeout=60)
-
-    floor = _best(run("-c", "import argparse"), repeat)
-    ours = _best(run("-m", "phase4gate", "--help"), repeat)
-    return {"help_s": ours, "argparse_s": floor, "help_ratio": ours / floor}
+# --------------------------------------------------------------------------- start-up and resolve-rc
 
 
-def _print(title: str, figures: dict[str, float]) -> None:
+def bench_help(repeat: int = 15) -> dict[str, Spread]:
+    """``phase4gate --help`` (the console script) against ``python -c 'import argparse'``, same interpreter."""
+    commands = {"help": [*_console_script(), "--help"], "argparse": [sys.executable, "-c", "import argparse"]}
+    times = _interleaved(commands, repeat, _child_env())
+    return {"help_s": _spread(times["help"]), "argparse_s": _spread(times["argparse"]), **_help_ratio(times)}
+
+
+def _help_ratio(times: Mapping[str, Sequence[float]]) -> dict[str, Spread]:
+    return {"help_over_argparse": _ratio(times, "help", "argparse")}
+
+
+def bench_resolve(
+    index_url: str | None, *, repeat: int = 7, base_env: Mapping[str, str] | None = None
+) -> dict[str, Spread]:
+    """Time ``resolve-rc`` (default path and ``--index-url``), the urllib3 floor and ``pip index versions``.
+
+    *index_url* ``None`` means the real default (pip's own configuration, as users
+    have it); otherwise the default path is given a pip configuration naming
+    *index_url*.  Either way phase4gate's cache lives in a temporary directory and
+    is filled by the warm-up run, so the timed runs are the cached default path.
+
+    Returns each command's seconds and the ratios ``default_over_floor``,
+    ``index_url_over_floor`` (targets <= 1.3) and ``pip_over_default`` (target >= 3.5).
+
+    Raises:
+        RuntimeError: a timed command failed.
+        PackageIndexError: *index_url* is ``None`` and pip reports no default index.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _child_env(base_env, PHASE4GATE_CACHE_DIR=str(Path(tmp) / "cache"))
+        if index_url is None:
+            from phase4gate.adapters.index import default_index_url  # noqa: PLC0415
+
+            url = default_index_url(environ=env)
+        else:
+            url = index_url
+            for key in [k for k in env if k.startswith(("PIP_", "UV_"))]:
+                del env[key]
+            conf = Path(tmp) / "config" / "pip" / "pip.conf"
+            conf.parent.mkdir(parents=True)
+            conf.write_text(f"[global]\nindex-url = {url}\n", encoding="utf-8")
+            env["XDG_CONFIG_HOME"] = str(conf.parent.parent)
+        script = _console_script()
+        commands = {
+            "floor": [sys.executable, "-c", FLOOR_SCRIPT, url],
+            "default": [*script, *_RESOLVE],
+            "index_url": [*script, *_RESOLVE, "--index-url", url],
+            "pip": [sys.executable, "-m", "pip", "index", "versions", "spec-kitty-cli", "--pre", "--index-url", url],
+        }
+        times = _interleaved(commands, repeat, env, ok=frozenset({0, 1}))
+    out = {f"{name}_s": _spread(t) for name, t in times.items()}
+    out["default_over_floor"] = _ratio(times, "default", "floor")
+    out["index_url_over_floor"] = _ratio(times, "index_url", "floor")
+    out["pip_over_default"] = _ratio(times, "pip", "default")
+    return out
+
+
+# --------------------------------------------------------------------------- WP01's proof
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(("git", "-C", str(repo), *args), capture_output=True, text=True, check=True, timeout=120)
+    return done.stdout
+
+
+def _selector(checkout: Path) -> list[str]:
+    import tomllib  # noqa: PLC0415
+
+    data = tomllib.loads((checkout / "pyproject.toml").read_text(encoding="utf-8"))
+    if "test" in data.get("project", {}).get("optional-dependencies", {}):
+        return ["--extra", "test"]
+    return ["--group", "test"] if "test" in data.get("dependency-groups", {}) else []
+
+
+def _proof_by_hand(repo: Path, sha: str, test_ids: Sequence[str], work: Path) -> None:
+    """Do the proof by hand (the floor): two worktrees, the fix's code reverted in one, ``uv sync``, two pytests."""
+    parent = _git(repo, "rev-parse", f"{sha}^").strip()
+    changed = [p for p in _git(repo, "diff", "--name-only", parent, sha).splitlines() if not p.startswith("tests/")]
+    with_tree, without_tree, venv = work / "with", work / "without", work / "venv"
+    _git(repo, "worktree", "add", "--quiet", "--detach", str(with_tree), sha)
+    _git(repo, "worktree", "add", "--quiet", "--detach", str(without_tree), sha)
+    try:
+        _git(without_tree, "checkout", parent, "--", *changed)
+        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}}
+        sync = ["uv", "sync", "--frozen", "--quiet", *_selector(with_tree)]
+        subprocess.run(sync, cwd=with_tree, env={**env, "UV_PROJECT_ENVIRONMENT": str(venv)}, check=True, timeout=600)
+        for tree, ok in ((with_tree, 0), (without_tree, 1)):
+            argv = [str(venv / "bin" / "python"), "-m", "pytest", *test_ids, "-q", "-p", "no:cacheprovider"]
+            src = os.pathsep.join([str(tree / "src"), str(tree)])
+            done = subprocess.run(
+                argv, cwd=tree, env={**env, "PYTHONPATH": src}, capture_output=True, timeout=600, check=False
+            )
+            if done.returncode != ok:
+                msg = f"pytest in {tree.name} exited {done.returncode}, expected {ok}: {done.stdout[-300:]!r}"
+                raise RuntimeError(msg)
+    finally:
+        _git(repo, "worktree", "remove", "--force", str(with_tree))
+        _git(repo, "worktree", "remove", "--force", str(without_tree))
+
+
+def bench_wp01_proof(repeat: int = 3) -> dict[str, Spread]:
+    """Time WP01's proof of the sandbox's #1182 fix against the same steps by hand (warm uv cache).
+
+    Ours is :func:`phase4gate.adapters.proof.audit_commit` with proof settings and a
+    fresh environment cache each round (so the test environment is built every
+    time, from uv's warm cache); the floor is :func:`_proof_by_hand`.
+
+    Raises:
+        RuntimeError: the proof did not run both ways, or a step by hand failed.
+    """
+    from phase4gate.adapters.proof import ProofSettings, audit_commit  # noqa: PLC0415
+    from phase4gate.sandbox.world import World  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp) / "world") as world:
+        repo, sha = world.cli_path, world.commits["cli:fix-1182"]
+        rounds = iter(range(1_000_000))
+
+        def ours() -> list[str]:
+            work = Path(tmp) / f"ours-{next(rounds)}"
+            result = audit_commit(repo, sha, proof=ProofSettings(cache_dir=work / "envs"), work_dir=work / "work")
+            if result.proof is None or result.proof.env.reused:
+                msg = f"the #1182 proof did not build and run: {result.verdict.value}: {result.reason}"
+                raise RuntimeError(msg)
+            return [t.id for t in result.proof.tests]
+
+        test_ids = ours()  # warm-up: uv's cache, bytecode, git's object cache
+        _proof_by_hand(repo, sha, test_ids, Path(tmp) / "floor-warm")
+        times: dict[str, list[float]] = {"ours": [], "floor": []}
+        for n in range(repeat):
+            start = time.perf_counter()
+            ours()
+            times["ours"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            _proof_by_hand(repo, sha, test_ids, Path(tmp) / f"floor-{n}")
+            times["floor"].append(time.perf_counter() - start)
+    return {
+        "ours_s": _spread(times["ours"]),
+        "floor_s": _spread(times["floor"]),
+        "ours_over_floor": _ratio(times, "ours", "floor"),
+    }
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _print(title: str, figures: Mapping[str, float | Spread], target: str = "") -> None:
     print(f"\n{title}")
     for key, value in figures.items():
-        print(f"  {key:<28} {value:10.4f}")
+        if isinstance(value, tuple):
+            low, mid, high = value
+            print(f"  {key:<28} {mid:10.4f}   (min {low:.4f}, max {high:.4f})")
+        else:
+            print(f"  {key:<28} {value:10.4f}")
+    if target:
+        print(f"  target: {target}")
+
+
+def _section(name: str, only: Sequence[str]) -> bool:
+    return not only or name in only
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark and print the figures."""
+    """Run the benchmarks and print the figures."""
     parser = argparse.ArgumentParser(prog="python -m phase4gate.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-network", action="store_true", help="skip the real-index resolve-rc benchmark")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions per measurement (best or median)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed rounds per comparison (after one warm-up)")
+    sections = ("gate", "help", "resolve", "audit", "proof", "network")
+    parser.add_argument("--only", action="append", choices=sections, default=[], help="run only these sections")
     args = parser.parse_args(argv)
-
-    _print("gate overhead and GitHub requests (green sandbox gate)", bench_gate(repeat=max(1, args.repeat // 2)))
-    print("  targets: overhead_ratio <= 0.05, github_requests_ratio 1.0")
-    _print("phase4gate --help cold start", bench_help())
-    print("  target: help_ratio <= 2.0")
-
-    from phase4gate.bench_audit import bench_audit  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory() as tmp:
-        audit = bench_audit(Path(tmp), repeat=args.repeat)
-    audit["ours_over_floor"] = audit["ours"] / audit["floor"]
-    audit["ours_over_git_show"] = audit["ours"] / audit["git_show"]
-    _print("fix audit of a 500-file / 50,000-line commit (classification, no proof)", audit)
-    print("  target: ours / floor <= 1.2")
-
+    repeat = max(1, args.repeat)
+    runs: list[tuple[str, Callable[[], None]]] = [
+        ("gate", _bench_gate(repeat)),
+        ("help", _bench_help(repeat)),
+        ("resolve", _bench_resolve_local(repeat)),
+        ("audit", _bench_audit(repeat)),
+        ("proof", _bench_proof(repeat)),
+    ]
     if not args.skip_network:
-        from phase4gate.adapters.index import bench_resolve, resolve_index_url  # noqa: PLC0415
+        runs.append(("network", _bench_resolve_network(repeat)))
+    for name, run in runs:
+        if _section(name, args.only):
+            run()
+    return 0
+
+
+def _bench_gate(repeat: int) -> Callable[[], None]:
+    def run() -> None:
+        figures = bench_gate(max(1, repeat // 2))
+        title = "gate overhead and GitHub requests (green sandbox gate)"
+        _print(title, figures, "overhead_ratio <= 0.05, github_requests_ratio 1.0")
+
+    return run
+
+
+def _bench_help(repeat: int) -> Callable[[], None]:
+    def run() -> None:
+        figures = bench_help(3 * repeat)
+        _print(
+            "phase4gate --help (console script) vs python -c 'import argparse'", figures, "help_over_argparse <= 2.0"
+        )
+
+    return run
+
+
+def _bench_proof(repeat: int) -> Callable[[], None]:
+    def run() -> None:
         from phase4gate.errors import Phase4GateError  # noqa: PLC0415
 
         try:
-            figures = bench_resolve(resolve_index_url(None), rounds=args.repeat)
-        except (Phase4GateError, OSError, subprocess.SubprocessError) as exc:
+            figures = bench_wp01_proof(max(1, repeat // 2))
+        except (Phase4GateError, RuntimeError, subprocess.SubprocessError) as exc:
+            print(f"\nWP01 proof: skipped, the proof could not be run both ways ({exc})")
+            return
+        title = "WP01 proof of the sandbox #1182 fix vs uv sync + the two pytest runs by hand (warm uv cache)"
+        _print(title, figures, "ours_over_floor <= 1.3")
+
+    return run
+
+
+def _bench_resolve_local(repeat: int) -> Callable[[], None]:
+    def run() -> None:
+        from phase4gate.sandbox.index import IndexEmulator  # noqa: PLC0415
+
+        with IndexEmulator("rc15-rc16") as index:
+            figures = bench_resolve(index.simple_url, repeat=2 * repeat)
+        _print(
+            "resolve-rc spec-kitty-cli as a whole process, local index emulator",
+            figures,
+            "default_over_floor <= 1.3, index_url_over_floor <= 1.3, pip_over_default >= 3.5",
+        )
+
+    return run
+
+
+def _bench_audit(repeat: int) -> Callable[[], None]:
+    def run() -> None:
+        from phase4gate.bench_audit import bench_audit  # noqa: PLC0415
+
+        with tempfile.TemporaryDirectory() as tmp:
+            audit: dict[str, float] = bench_audit(Path(tmp), repeat=repeat)
+        audit["ours_over_floor"] = audit["ours"] / audit["floor"]
+        audit["ours_over_git_show"] = audit["ours"] / audit["git_show"]
+        _print("fix audit of a 500-file / 50,000-line commit (classification, no proof)", audit, "ours / floor <= 1.2")
+
+    return run
+
+
+def _bench_resolve_network(repeat: int) -> Callable[[], None]:
+    def run() -> None:
+        from phase4gate.errors import Phase4GateError  # noqa: PLC0415
+
+        try:
+            figures = bench_resolve(None, repeat=repeat)
+        except (Phase4GateError, RuntimeError, OSError) as exc:
             print(f"\nresolve-rc: skipped, the real package index is not reachable ({exc})")
-        else:
-            _print("resolve-rc spec-kitty-cli against the real index", figures)
-            print("  targets: ours / floor <= 1.3, pip / ours >= 3.5")
-    return 0
+            return
+        _print(
+            "resolve-rc spec-kitty-cli against the real index (pip's default from its configuration)",
+            figures,
+            "default_over_floor <= 1.3, index_url_over_floor <= 1.3, pip_over_default >= 3.5",
+        )
+
+    return run
 
 
 if __name__ == "__main__":

@@ -12,10 +12,14 @@ import argparse
 import contextlib
 import importlib
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Final
 
 from phase4gate.errors import ExitCode, Phase4GateError
+
+# Not `from typing import ...`: typing costs `--help` a few ms (pypa/build's idiom; mypy knows the name).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Final
 
 __all__ = ["COMMANDS", "build_parser", "entry", "main"]
 
@@ -71,8 +75,26 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the full parser (subcommand modules are imported, but they import nothing heavy)."""
+def _command_in(argv: Sequence[str]) -> str:
+    """Return the subcommand *argv* names ("" if none): the first word that is one, skipping ``--config``'s value."""
+    names = {name for name, _, _ in COMMANDS}
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--config":
+            skip = True
+        elif word in names:
+            return word
+    return ""
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the parser; with *only*, only that subcommand's module is imported (the others get their help line).
+
+    ``main`` passes the subcommand named on the command line, so ``--help`` imports
+    no subcommand module and ``resolve-rc`` imports only its own.
+    """
     common = _common()
     parser = argparse.ArgumentParser(
         prog="phase4gate",
@@ -84,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print phase4gate's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, help_text in COMMANDS:
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text, add_help=False).set_defaults(_module=module)
+            continue
         mod = importlib.import_module(f"phase4gate.commands.{module}")
         p = sub.add_parser(
             name,
@@ -132,9 +157,10 @@ def _configure_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with *argv* (default ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_in(words))
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse: --help is 0, a usage error 2
         return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
     if getattr(args, "version", False):

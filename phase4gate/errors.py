@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
-from typing import Final
+
+# Imported for annotations only: `phase4gate --help` and `resolve-rc` import this module and no `typing`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Final
 
 __all__ = [
     "AdapterError",

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final
-
-from attrs import field, frozen
+from typing import Final, NamedTuple, Self
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
@@ -35,12 +33,6 @@ DEFAULT_RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
 # PATCH is idempotent for the gate: it only ever sends absolute values (a state, a body).
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RATE_LIMIT_FLOOR_SECONDS: Final = 60.0
-
-
-def _non_negative(_inst: object, attribute: object, value: float) -> None:
-    if not (value >= 0) or math.isnan(value):
-        name = getattr(attribute, "name", "value")
-        raise ValueError(f"RetryPolicy.{name} must be a non-negative number, not {value!r}")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -61,23 +53,68 @@ def is_rate_limited(status: int, headers: Mapping[str, str], body: str) -> bool:
     )
 
 
-@frozen
-class RetryPolicy:
-    """How patient a client is; every delay is computed here."""
-
-    max_retries: int = field(default=5)
-    backoff_factor: float = field(default=1.0, validator=_non_negative)
-    backoff_max: float = field(default=60.0, validator=_non_negative)
-    deadline: float = field(default=600.0, validator=_non_negative)
-    rate_limit_floor: float = field(default=RATE_LIMIT_FLOOR_SECONDS, validator=_non_negative)
+class _Fields(NamedTuple):
+    max_retries: int = 5
+    backoff_factor: float = 1.0
+    backoff_max: float = 60.0
+    deadline: float = 600.0
+    rate_limit_floor: float = RATE_LIMIT_FLOOR_SECONDS
     retry_after_cap: float | None = None
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
     methods: frozenset[str] = IDEMPOTENT_METHODS
 
-    @max_retries.validator
-    def _check_retries(self, _attribute: object, value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"RetryPolicy.max_retries must be a whole number >= 0, not {value!r}")
+
+class RetryPolicy(_Fields):
+    """How patient a client is; every delay is computed here.
+
+    A frozen value (a validated NamedTuple rather than an attrs class: it is built on
+    ``resolve-rc``'s start-up path, which imports no attrs).  ``_replace`` makes a changed copy.
+
+    Raises:
+        ValueError: a count that is not a whole number >= 0, or a duration that is negative or NaN.
+    """
+
+    __slots__ = ()
+
+    def __new__(  # noqa: PLR0913 - one keyword per field, as a NamedTuple has
+        cls,
+        *,
+        max_retries: int = 5,
+        backoff_factor: float = 1.0,
+        backoff_max: float = 60.0,
+        deadline: float = 600.0,
+        rate_limit_floor: float = RATE_LIMIT_FLOOR_SECONDS,
+        retry_after_cap: float | None = None,
+        retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES,
+        methods: frozenset[str] = IDEMPOTENT_METHODS,
+    ) -> Self:
+        """Return a validated policy."""
+        count: object = max_retries
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"RetryPolicy.max_retries must be a whole number >= 0, not {max_retries!r}")
+        durations = {
+            "backoff_factor": backoff_factor,
+            "backoff_max": backoff_max,
+            "deadline": deadline,
+            "rate_limit_floor": rate_limit_floor,
+        }
+        if retry_after_cap is not None:
+            durations["retry_after_cap"] = retry_after_cap
+        for name, given in durations.items():
+            value: object = given
+            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or value < 0:
+                raise ValueError(f"RetryPolicy.{name} must be a non-negative number, not {value!r}")
+        return super().__new__(
+            cls,
+            max_retries,
+            float(backoff_factor),
+            float(backoff_max),
+            float(deadline),
+            float(rate_limit_floor),
+            None if retry_after_cap is None else float(retry_after_cap),
+            frozenset(retry_statuses),
+            frozenset(m.upper() for m in methods),
+        )
 
     def backoff(self, attempt: int) -> float:
         """Return the delay before retry number *attempt* (1-based) after a 5xx or a dropped connection."""

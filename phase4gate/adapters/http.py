@@ -12,14 +12,14 @@ The index adapter reuses this client for its one GET.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from attrs import field, frozen
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -52,8 +52,9 @@ _MAX_REDIRECTS: Final = 5
 _MAX_RETRY_AFTER: Final = 120.0
 
 
+@functools.cache
 def user_agent() -> str:
-    """Return ``phase4gate/<version>``."""
+    """Return ``phase4gate/<version>`` (looked up once: a metadata lookup scans ``sys.path``)."""
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:
@@ -62,16 +63,23 @@ def user_agent() -> str:
         return "phase4gate/0"
 
 
-@frozen
-class HttpAnswer:
-    """One answer: status, headers, body (decoded from gzip), how long and how many tries."""
+class HttpAnswer(NamedTuple):
+    """One answer: status, headers, body (decoded from gzip), how long and how many tries.
+
+    A frozen NamedTuple rather than an attrs class: this module is on ``resolve-rc``'s
+    path, where importing attrs would cost ~15% of the whole run (issue 23).
+    """
 
     url: str
     status: int
     headers: Mapping[str, str]
-    body: bytes = field(repr=False)
+    body: bytes
     latency_seconds: float
     attempts: int
+
+    def __repr__(self) -> str:
+        """Show everything but the body (it may be large or carry what a log should not)."""
+        return f"HttpAnswer(url={self.url!r}, status={self.status}, attempts={self.attempts})"
 
     def header(self, name: str) -> str | None:
         """Return header *name* (case-insensitive)."""
@@ -164,16 +172,36 @@ class ReadOnlyClient:
         """Return *path* resolved against the base URL."""
         return urljoin(self.base_url, path) if self.base_url else path
 
-    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+    def get(self, path: str, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> HttpAnswer:
         """GET *path*; retried answers 502/503/504 come back as the last answer.
+
+        With *max_bytes*, the body is streamed and refused past that many (decoded) bytes.
 
         Raises:
             SaaSError: (or the configured error class) no answer within retries and deadline,
-                a TLS error, or a redirect to another host.
+                a TLS error, a redirect to another host, or a body over *max_bytes*.
         """
-        return self._send("GET", self.url(path), headers or {})
+        return self._send("GET", self.url(path), headers or {}, max_bytes)
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str]) -> HttpAnswer:
+    def _read_capped(self, resp: urllib3.BaseHTTPResponse, url: str, max_bytes: int) -> bytes:
+        """Read at most *max_bytes* decoded bytes of *resp*; more is an error (the connection is dropped)."""
+        length = resp.headers.get("Content-Length") or ""
+        data = b""
+        over = length.isdigit() and int(length) > max_bytes
+        try:
+            if not over:
+                data = resp.read(max_bytes + 1, decode_content=True)
+                over = len(data) > max_bytes or bool(resp.read(1, decode_content=True))
+        except HTTPError as exc:
+            resp.close()
+            raise self._error(f"GET {url}: body unreadable ({type(exc).__name__})", url=url) from None
+        if over:
+            resp.close()
+            raise self._error(f"{url} answered more than {max_bytes} bytes; refused", url=url)
+        resp.release_conn()
+        return data
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], max_bytes: int | None = None) -> HttpAnswer:
         if method not in SAAS_ALLOWED_METHODS:
             msg = (
                 f"refused to send {method} {url}: this client is read-only ({', '.join(sorted(SAAS_ALLOWED_METHODS))})"
@@ -194,7 +222,7 @@ class ReadOnlyClient:
                     timeout=self.timeout,
                     redirect=False,
                     retries=False,
-                    preload_content=True,
+                    preload_content=max_bytes is None,
                 )
             except SSLError as exc:
                 raise self._error(f"TLS error talking to {current}: {exc}", url=current) from None
@@ -203,13 +231,16 @@ class ReadOnlyClient:
                 delay = self._within_deadline(self.policy.connection_delay(method, attempt=attempt), start)
                 if delay is None:
                     msg = f"{method} {current}: {why} (after {attempt} attempt(s) within {self.deadline:g}s)"
-                    raise self._error(msg, url=current, hint="is the service up? see saas.base_url") from None
+                    where = "saas.base_url" if self._error is SaaSError else "the URL"
+                    raise self._error(msg, url=current, hint=f"is the service up? see {where}") from None
                 self._pause(delay)
                 continue
             except HTTPError as exc:
                 raise self._error(f"{method} {current}: {type(exc).__name__}: {exc}", url=current) from None
             latency = self._clock() - t0
             if resp.status in _REDIRECTS:
+                if max_bytes is not None:
+                    resp.close()  # a streamed body is not read: drop the connection
                 location = resp.headers.get("Location")
                 if not location:
                     raise self._error(f"{current} answered {resp.status} without a Location", url=current)
@@ -227,13 +258,15 @@ class ReadOnlyClient:
             )
             delay = self._within_deadline(retry_in, start)
             if delay is not None:
+                if max_bytes is not None:
+                    resp.close()  # a streamed body is not read: drop the connection
                 self._pause(delay)
                 continue
             return HttpAnswer(
                 url=current,
                 status=resp.status,
                 headers=dict(resp.headers.items()),
-                body=resp.data,
+                body=resp.data if max_bytes is None else self._read_capped(resp, current, max_bytes),
                 latency_seconds=latency,
                 attempts=attempt,
             )

@@ -10,13 +10,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Final
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-from attrs import field, frozen
 from packaging.version import InvalidVersion, Version
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
+
+    from phase4gate.checks._install import InstallCheck, InstallVerdict
 
 __all__ = [
     "CONTAINMENT_CONDITION",
@@ -41,15 +43,20 @@ NO_NEWER_RC_CONDITION: Final = "no RC newer than the baseline on the index (wait
 _SERIES_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _NAME_SEP_RE = re.compile(r"[-_.]+")
 _SDIST_SUFFIXES: Final = (".tar.gz", ".zip")
+_NO_HASHES: Final[Mapping[str, str]] = MappingProxyType({})
+
+# The resolution models are frozen NamedTuples, not attrs classes: `resolve-rc` imports
+# this module, and importing attrs would cost it ~15% of its whole run (issue 23).
+# They are immutable values with fields, defaults, equality and properties, as attrs'
+# would be; the install verdict models (attrs) live in `_install` and load on first use.
 
 
-@frozen
-class DistFile:
+class DistFile(NamedTuple):
     """One file of a project as the index lists it (PEP 691 / PEP 503)."""
 
     filename: str
     url: str
-    hashes: Mapping[str, str] = field(factory=dict)
+    hashes: Mapping[str, str] = _NO_HASHES
     requires_python: str | None = None
     yanked: bool = False
     yanked_reason: str | None = None
@@ -67,8 +74,7 @@ class DistFile:
         return self.hashes.get("sha256")
 
 
-@frozen
-class SkippedFile:
+class SkippedFile(NamedTuple):
     """A file of a candidate version that could not be used, and why (never silently dropped)."""
 
     version: str
@@ -76,8 +82,7 @@ class SkippedFile:
     reason: str
 
 
-@frozen
-class Resolution:
+class Resolution(NamedTuple):
     """What :func:`resolve_rc` decided, with everything it looked at."""
 
     package: str
@@ -294,25 +299,6 @@ def no_newer_rc_reason(resolution: Resolution) -> str:
 INSTALL_CONDITION: Final = "the RC breaks as users install it: dependency drift or broken (failed)"
 
 
-@frozen
-class InstallCheck:
-    """What one install-and-verify of the RC showed (built by ``adapters/install.py``)."""
-
-    label: str  # "as-users-get-it" or "as-of-release"
-    verified: bool
-    error: str = ""
-    dependencies: Mapping[str, str] = field(factory=dict)
-
-
-@frozen
-class InstallVerdict:
-    """``verified``, ``dependency-drift`` or ``broken``, with the why."""
-
-    outcome: str
-    reason: str
-    drifted: tuple[str, ...] = ()
-
-
 def dependency_drift(before: Mapping[str, str], after: Mapping[str, str], *, exclude: str = "") -> tuple[str, ...]:
     """Return ``name a -> b`` for each dependency whose resolved version differs (or is in one side only)."""
     skip = canonicalize_name(exclude) if exclude else ""
@@ -342,6 +328,8 @@ def classify_install(users: InstallCheck, as_of_release: InstallCheck | None, *,
     ``dependency-drift``: broken as users get it, works with dependencies as of the
     RC's upload time; the differing dependencies are named.  ``broken``: fails both ways.
     """
+    from phase4gate.checks._install import InstallVerdict  # noqa: PLC0415 - attrs only when installing
+
     if users.verified:
         return InstallVerdict("verified", "installed as users get it and verified")
     if as_of_release is None:
@@ -391,3 +379,13 @@ def missing_fixes(
         who = f"blocker {', '.join(blockers)}" if blockers else "a blocker"
         parts.append(f"{who}'s fix {sha[:12]}")
     return f"RC {rc_version} (tag {tag}) does not contain " + "; ".join(parts) + "; an operator must cut an RC with it"
+
+
+def __getattr__(name: str) -> object:
+    # InstallCheck / InstallVerdict are attrs classes: loaded on first touch (PEP 562), not by `resolve-rc`.
+    if name in {"InstallCheck", "InstallVerdict"}:
+        from phase4gate.checks import _install  # noqa: PLC0415
+
+        return getattr(_install, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -18,7 +18,16 @@ Release sets (``RELEASE_SETS``):
 ``broken-rc``                  rc16 crashes whatever its dependencies
 
 Knobs: ``json_api`` (False: HTML only, for the fallback), ``gzip`` (compress when
-asked), ``set_release_set(name)`` while running.
+asked), ``set_release_set(name)`` while running, and ``garbage`` (one of
+``GARBAGE``, or ``None``): every project page answers 200 with something that is
+not a valid simple page for the project:
+
+``html-error``      an HTML error page (``text/html``), no links
+``html-links``      an HTML portal page whose links are not files of the project
+``wrong-shape``     JSON of the wrong shape (the root page's ``projects`` list, no ``name``/``files``)
+``other-project``   a valid PEP 691 page, but for another project
+``huge``            a valid PEP 691 page padded to 50 MB (gzip-compressed when asked, so
+                    only a bound on the decoded size catches it)
 """
 
 from __future__ import annotations
@@ -37,9 +46,11 @@ from attrs import frozen
 from phase4gate.sandbox._server import EmulatorServer, Request, Response
 from phase4gate.sandbox.wheels import CLI_PACKAGE, DEP_PACKAGE, kitty_typer_wheel, spec_kitty_wheel, wheel_name
 
-__all__ = ["JSON_CONTENT_TYPE", "RELEASE_SETS", "IndexEmulator", "Release"]
+__all__ = ["GARBAGE", "HUGE_PAGE_BYTES", "JSON_CONTENT_TYPE", "RELEASE_SETS", "IndexEmulator", "Release"]
 
 JSON_CONTENT_TYPE: Final = "application/vnd.pypi.simple.v1+json"
+GARBAGE: Final = frozenset({"html-error", "html-links", "wrong-shape", "other-project", "huge"})
+HUGE_PAGE_BYTES: Final = 50 * 1024 * 1024
 
 
 @frozen
@@ -115,6 +126,8 @@ class IndexEmulator(EmulatorServer):
         super().__init__()
         self.json_api = json_api
         self.gzip = gzip
+        self.garbage: str | None = None
+        self._huge: dict[bool, bytes] = {}
         self._wheels: dict[str, bytes] = {}
         self._wheel_lock = threading.Lock()
         self.releases: tuple[Release, ...] = ()
@@ -178,8 +191,48 @@ class IndexEmulator(EmulatorServer):
             releases = [r for r in self.releases if r.project == project]
             if not releases:
                 return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+            if self.garbage is not None:
+                return self._garbage(request, project, releases)
             return self._encode(request, *self._project(project, releases, self._wants_json(request)))
         return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+
+    def set_garbage(self, mode: str | None) -> None:
+        """Answer every project page with garbage *mode* (one of ``GARBAGE``), or normally with ``None``.
+
+        Raises:
+            KeyError: unknown mode.
+        """
+        if mode is not None and mode not in GARBAGE:
+            msg = f"unknown garbage mode {mode!r}; expected one of {', '.join(sorted(GARBAGE))}"
+            raise KeyError(msg)
+        self.garbage = mode
+
+    def _garbage(self, request: Request, project: str, releases: list[Release]) -> Response:
+        mode = self.garbage
+        if mode == "html-error":
+            body = b"<!DOCTYPE html><html><head><title>Service unavailable</title></head>"
+            body += b"<body><h1>Service unavailable</h1><p>Please try again later.</p></body></html>\n"
+            return self._encode(request, body, "text/html")
+        if mode == "html-links":
+            body = b'<html><head><title>Sign in</title></head><body><a href="/login">Sign in</a>'
+            body += b'<a href="/help/">Help</a></body></html>\n'
+            return self._encode(request, body, "text/html")
+        if mode == "wrong-shape":
+            data = {"meta": {"api-version": "1.1"}, "projects": [{"name": project}]}
+            return self._encode(request, json.dumps(data).encode(), JSON_CONTENT_TYPE)
+        page, content_type = self._project(project, releases, as_json=True)
+        if mode == "other-project":
+            data = json.loads(page)
+            data["name"] = "another-project"
+            return self._encode(request, json.dumps(data).encode(), content_type)
+        compress = self.gzip and "gzip" in (request.header("Accept-Encoding") or "")
+        with self._wheel_lock:
+            if compress not in self._huge:
+                padded = page + b" " * (HUGE_PAGE_BYTES - len(page))  # JSON whitespace: still a valid page
+                self._huge[compress] = _gzip.compress(padded, compresslevel=1, mtime=0) if compress else padded
+            body = self._huge[compress]
+        headers = {"Content-Type": content_type, **({"Content-Encoding": "gzip"} if compress else {})}
+        return Response(200, body, headers)
 
     def _wants_json(self, request: Request) -> bool:
         return self.json_api and JSON_CONTENT_TYPE in (request.header("Accept") or "")

@@ -104,7 +104,7 @@ def test_index_url_precedence() -> None:
 
 def test_pip_is_asked_for_its_index(tmp_path: Path) -> None:
     """pip's own configuration is read in a child process (here through PIP_INDEX_URL)."""
-    env = {**os.environ, "PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
+    env = {**os.environ, "PIP_INDEX_URL": "http://127.0.0.1:9/simple/", "PHASE4GATE_CACHE_DIR": str(tmp_path / "c")}
     done = subprocess.run(
         [sys.executable, "-c", "from phase4gate.adapters.index import default_index_url; print(default_index_url())"],
         capture_output=True,
@@ -174,18 +174,22 @@ def test_build_wheel_has_a_valid_record() -> None:
 
 
 def test_bench_resolve_reports_times_and_ratios(index: IndexEmulator) -> None:
-    """The benchmark times the three processes and gives the ratios the lead prints."""
-    from phase4gate.adapters.index import bench_resolve
+    """The benchmark times resolve-rc (both paths), the urllib3 floor and pip as processes; ratios per round."""
+    from phase4gate.bench import bench_resolve
 
-    result = bench_resolve(index.simple_url, rounds=1)
+    result = bench_resolve(index.simple_url, repeat=1)
     assert set(result) == {
-        "floor_seconds",
-        "resolve_rc_seconds",
-        "pip_seconds",
-        "resolve_rc_over_floor",
-        "pip_over_resolve_rc",
+        "floor_s",
+        "default_s",
+        "index_url_s",
+        "pip_s",
+        "default_over_floor",
+        "index_url_over_floor",
+        "pip_over_default",
     }
-    assert all(v > 0 for v in result.values())
-    assert result["resolve_rc_over_floor"] == result["resolve_rc_seconds"] / result["floor_seconds"]
-    with pytest.raises(PackageIndexError, match="cannot time"):
-        bench_resolve(index.simple_url, rounds=1, python="/nonexistent/python")
+    assert all(low <= mid <= high for low, mid, high in result.values())
+    assert all(low > 0 for low, _, _ in result.values())
+    # one round: the ratio is exactly that round's quotient (min == median == max)
+    assert len(set(result["default_over_floor"])) == 1
+    # the warm-up plus one round reached the index: floor, default, --index-url (pip lists the page too)
+    assert index.count("GET", "/simple/spec-kitty-cli/") >= 6
