@@ -244,7 +244,7 @@ def read_statement(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
             raise ValueError(msg) from None
         if not isinstance(data, dict):
             msg = "$.payload: not a JSON object"
-            raise ValueError(msg)  # noqa: TRY004
+            raise ValueError(msg)
     return data, envelope
 
 

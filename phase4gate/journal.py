@@ -46,6 +46,7 @@ __all__ = [
     "parse_journal",
     "read_journal_file",
     "report_from_journal",
+    "result_head",
     "run_state",
 ]
 
@@ -142,12 +143,24 @@ def chain_problems(lines: Sequence[str], *, source: str = JOURNAL_NAME) -> list[
         if got is None:
             return [f"{source}: line {n}: not hash-chained (no 'prev'): a line was inserted or the journal rewritten"]
         if got != prev:
-            return [
-                f"{source}: line {n}: hash chain broken (its 'prev' is not the digest of line {n - 1}): "
-                "a line before it was edited, inserted or removed"
-            ]
+            why = "a line before it was edited, inserted or removed"
+            return [f"{source}: line {n}: hash chain broken (its 'prev' is not the digest of line {n - 1}): {why}"]
         prev = line_digest(line)
     return []
+
+
+def result_head(lines: Sequence[str], wp: str) -> str | None:
+    """Return the chain digest of *wp*'s last ``wp-result`` line (what a comment reporting it anchors)."""
+    for line in reversed(lines):
+        if '"wp-result"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and event.get("event") == "wp-result" and event.get("wp") == wp:
+            return line_digest(line)
+    return None
 
 
 def _events(lines: Iterable[str], source: str) -> Iterable[tuple[int, dict[str, Any]]]:

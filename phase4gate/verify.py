@@ -16,7 +16,14 @@ from typing import Any
 
 from attrs import frozen
 
-from phase4gate.adapters.store import MANIFEST_NAME, VerifyResult, load_manifest, read_manifest, sha256_file, verify_tree
+from phase4gate.adapters.store import (
+    MANIFEST_NAME,
+    VerifyResult,
+    load_manifest,
+    read_manifest,
+    sha256_file,
+    verify_tree,
+)
 from phase4gate.errors import InputError
 
 __all__ = ["VerifyFindings", "verify_run"]

@@ -118,6 +118,8 @@ class EvidenceStore:
             msg = f"cannot create evidence folder: {exc.strerror}"
             raise EvidenceError(msg, path=str(root)) from None
         self._lock = filelock.FileLock(str(root / LOCK_NAME), timeout=lock_timeout)
+        # (journal size, head digest) after this store's last append: skips re-reading the journal.
+        self._head_cache: tuple[int, str] | None = None
 
     def __repr__(self) -> str:
         return f"EvidenceStore({str(self.root)!r})"
@@ -285,7 +287,7 @@ class EvidenceStore:
         except OSError as exc:
             msg = f"cannot read the journal: {exc.strerror}"
             raise EvidenceError(msg, path=str(path)) from None
-        cached = getattr(self, "_head_cache", None)
+        cached = self._head_cache
         if cached is not None and cached[0] == size:
             return cached
         try:
@@ -587,7 +589,7 @@ def verify_tree(root: Path) -> VerifyResult:
         if sha256_file(p) != digest:
             altered.append(rel)
         mode = stat.S_IMODE(p.lstat().st_mode)
-        if mode != 0o444:  # noqa: PLR2004 - the write-once mode
+        if mode != 0o444:
             modes.append(f"{rel}: mode {mode:04o}, written 0444 (write-once files are read-only)")
     extra: list[str] = []
     stale: list[str] = []
@@ -607,7 +609,12 @@ def verify_tree(root: Path) -> VerifyResult:
                 refused.append(f"{rel}: a symlink (refused, not followed)")
             elif name.startswith(_TMP_PREFIX):
                 stale.append(rel)
-            elif rel in listed or rel in _UNLISTED or name == LOCK_NAME or here == root and name.startswith(_INTENT_PREFIX):
+            elif (
+                rel in listed
+                or rel in _UNLISTED
+                or name == LOCK_NAME
+                or (here == root and name.startswith(_INTENT_PREFIX))
+            ):
                 continue
             elif manifest.intents.get(rel) == sha256_file(p):
                 interrupted.append(rel)
