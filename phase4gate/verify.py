@@ -218,6 +218,10 @@ def verify_run(run_dir: Path, *, key: Path | None = None) -> VerifyFindings:
     from phase4gate.gate import render_report_markdown  # noqa: PLC0415
     from phase4gate.journal import report_from_journal  # noqa: PLC0415
 
+    if key is not None:
+        from phase4gate.attest import load_public_key  # noqa: PLC0415
+
+        load_public_key(key)  # a bad --key is a usage error before anything is checked
     tree = verify_tree(run_dir)
     tree = VerifyResult(
         tree.checked,

@@ -29,17 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_evidence_root(parser)
 
 
-def _read(run_dir: Path) -> tuple[GateReport, RunState, str | None]:
-    """Return the run's report, how its last invocation ended, and a note about a torn tail.
+def _read(run_dir: Path) -> tuple[GateReport, RunState, list[str]]:
+    """Return the run's report, how its last invocation ended, and warnings (torn tail, broken chain).
 
     Raises:
         InputError: the journal cannot be read or folded (names the file and line).
     """
-    from phase4gate.journal import read_journal_file, report_from_journal, run_state  # noqa: PLC0415
+    from phase4gate.journal import chain_problems, read_journal_file, report_from_journal, run_state  # noqa: PLC0415
 
     journal = read_journal_file(run_dir / "journal.jsonl")
     report = report_from_journal(journal.lines, source=journal.source)
-    return report, run_state(journal.lines, source=journal.source), journal.torn_note
+    warnings = [journal.torn_note] if journal.torn_note else []
+    warnings += [
+        f"{p}; this report cannot be trusted (`phase4gate verify` checks the evidence)"
+        for p in chain_problems(journal.lines, source=journal.source)
+    ]
+    return report, run_state(journal.lines, source=journal.source), warnings
 
 
 def _markdown(report: GateReport, state: RunState) -> str:
@@ -62,7 +67,7 @@ def _markdown(report: GateReport, state: RunState) -> str:
     return "\n".join(lines) + "\n\n" + state.render()
 
 
-def _json(report: GateReport, state: RunState, run_dir: Path, torn: str | None) -> dict[str, Any]:
+def _json(report: GateReport, state: RunState, run_dir: Path, warnings: list[str]) -> dict[str, Any]:
     from phase4gate import convert  # noqa: PLC0415
 
     data: dict[str, Any] = convert.unstructure(report)
@@ -79,7 +84,7 @@ def _json(report: GateReport, state: RunState, run_dir: Path, torn: str | None) 
         if state.interrupted
         else None
     )
-    data["torn_last_line"] = torn
+    data["warnings"] = warnings
     return data
 
 
@@ -91,12 +96,14 @@ def _list(root: Path, *, as_json: bool) -> int:
     rows: list[dict[str, str]] = []
     for journal in sorted(root.glob("*/journal.jsonl")):
         try:
-            report, state, _ = _read(journal.parent)
+            report, state, warnings = _read(journal.parent)
         except (Phase4GateError, OSError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             rows.append({"run": journal.parent.name, "verdict": "damaged", "problem": first})
             continue
         verdict = "interrupted" if state.interrupted else report.verdict.value
+        if any("hash chain" in w or "hash-chained" in w for w in warnings):
+            verdict = f"{verdict} (journal chain broken: untrusted)"
         rows.append({"run": journal.parent.name, "verdict": verdict})
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -119,17 +126,18 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(root, as_json=args.json)
     run_dir = find_run(root, args.run_ref)
-    report, state, torn = _read(run_dir)
-    if torn:
-        print(f"note: {torn}", file=sys.stderr)
+    report, state, warnings = _read(run_dir)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps(_json(report, state, run_dir, torn), indent=2, sort_keys=True))
+        print(json.dumps(_json(report, state, run_dir, warnings), indent=2, sort_keys=True))
     else:
         print(_markdown(report, state), end="")
         print(f"\nevidence: {run_dir}")
         for step in report.steps:
             if step.status.value in {"stopped", "error"}:
                 print(f"{step.wp} {step.status.value}: {step.reason}", file=sys.stderr)
-    if state.interrupted and state.exit_code is not None:
-        return state.exit_code
-    return report.exit_code
+    code = state.exit_code if state.interrupted and state.exit_code is not None else report.exit_code
+    untrusted = any("hash chain" in w or "hash-chained" in w for w in warnings)
+    # A journal whose chain is broken never reports a pass.
+    return max(code, 1) if untrusted else code
