@@ -40,6 +40,7 @@ __all__ = [
     "SIGNING_KEY_ENV",
     "STATEMENT_TYPE",
     "build_statement",
+    "check_signing_key",
     "check_statement",
     "load_public_key",
     "load_signer",
@@ -192,6 +193,17 @@ def _signing_key_path(environ: Mapping[str, str] | None) -> Path | None:
     env = os.environ if environ is None else environ
     value = env.get(SIGNING_KEY_ENV, "").strip()
     return Path(value) if value else None
+
+
+def check_signing_key(environ: Mapping[str, str] | None = None) -> None:
+    """Load the signing key ``PHASE4GATE_SIGNING_KEY`` names, if any, so a bad one stops a run before it starts.
+
+    Raises:
+        ConfigError: the key is unusable (exit 2, naming the file).
+    """
+    path = _signing_key_path(environ)
+    if path is not None:
+        load_signer(path)
 
 
 def write_statement(run_dir: Path, report: GateReport, *, environ: Mapping[str, str] | None = None) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,22 @@ def test_bad_public_key_file_is_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert str(bad) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bad_signing_key_stops_run_before_any_wp(tmp_path: Path) -> None:
+    """`phase4gate run` with a bad PHASE4GATE_SIGNING_KEY: exit 2 naming the file, no run folder made."""
+    key = tmp_path / "bad.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nnot really\n-----END PRIVATE KEY-----\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "phase4gate", "run", "--evidence-root", str(tmp_path / "ev")],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        cwd=tmp_path,
+        env={**os.environ, SIGNING_KEY_ENV: str(key)},
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert str(key) in result.stderr
+    assert "not really" not in result.stderr + result.stdout
+    assert not (tmp_path / "ev").exists()
