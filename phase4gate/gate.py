@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import importlib
-import json
 import logging
 import secrets as _secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -37,6 +36,9 @@ from phase4gate.errors import (
     UsageError,
     redact,
 )
+
+# The journal's readers live in phase4gate.journal; re-exported here for existing imports.
+from phase4gate.journal import config_from_journal, report_from_journal
 from phase4gate.models import (
     WP_IDS,
     EvidenceRef,
@@ -269,69 +271,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def config_from_journal(lines: Iterable[str], *, source: str = "journal.jsonl") -> GateConfig | None:
-    """Return the configuration the run's latest invocation recorded, if any.
-
-    Raises:
-        InputError: the recorded configuration does not structure.
-    """
-    from phase4gate import convert  # noqa: PLC0415
-    from phase4gate.config import GateConfig  # noqa: PLC0415
-
-    recorded = None
-    for line in lines:
-        if '"gate-start"' in line:
-            event = json.loads(line)
-            recorded = event.get("config", recorded)
-    return None if recorded is None else convert.structure(recorded, GateConfig, source=f"{source}: config")
-
-
-def report_from_journal(lines: Iterable[str], *, source: str = "journal.jsonl") -> GateReport:
-    """Fold a journal into the report: the last result of each WP, in WP order.
-
-    Raises:
-        InputError: a line is not JSON or not a journal event.
-    """
-    from phase4gate import convert  # noqa: PLC0415 - cattrs stays out of start-up
-
-    run_id = ""
-    started: dt.datetime | None = None
-    finished: dt.datetime | None = None
-    dry_run = False
-    requested: tuple[str, ...] = WP_IDS
-    latest: dict[str, StepResult] = {}
-    for n, line in enumerate(lines, 1):
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(source, [f"line {n}: not JSON ({exc.msg})"]) from None
-        kind = event.get("event") if isinstance(event, dict) else None
-        if kind == "gate-start":
-            run_id = str(event.get("run_id", ""))
-            started = started or convert.structure(event.get("time"), dt.datetime, source=f"{source}:{n}")
-            dry_run = bool(event.get("dry_run", False))
-            requested = tuple(event.get("requested", WP_IDS))
-        elif kind == "wp-result":
-            result = convert.structure(event.get("result"), StepResult, source=f"{source}:{n}")
-            latest[result.wp] = result
-        elif kind == "gate-end":
-            finished = convert.structure(event.get("time"), dt.datetime, source=f"{source}:{n}")
-        elif kind not in {"wp-start", "wp-reused", "interrupted"}:
-            raise InputError(source, [f"line {n}: unknown event {kind!r}"])
-    if started is None:
-        raise InputError(source, ["no gate-start event"])
-    steps = tuple(latest[wp] for wp in WP_IDS if wp in latest)
-    end = finished or max((s.finished_at for s in steps), default=started)
-    return GateReport(
-        run_id=run_id,
-        started_at=started,
-        finished_at=max(end, started),
-        steps=steps,
-        dry_run=dry_run,
-        requested=requested,
-    )
-
-
 class Gate:
     """Run the WPs of one gate run, in dependency order, halting at the first stop."""
 
@@ -373,11 +312,16 @@ class Gate:
     def _journal(self, event: dict[str, Any]) -> None:
         from phase4gate import convert  # noqa: PLC0415
 
-        self.store.append_journal(json.dumps(convert.unstructure(event), sort_keys=True))
+        # The store chains every event to the previous line ("prev") and appends whole lines only.
+        self.store.append_event(convert.unstructure(event))
 
     def _load_previous(self) -> GateReport | None:
-        lines = self.store.read_journal()
-        return report_from_journal(lines, source=str(self.run_dir / "journal.jsonl")) if lines else None
+        from phase4gate.journal import read_journal_file  # noqa: PLC0415
+
+        journal = read_journal_file(self.run_dir / "journal.jsonl")
+        if journal.torn_note:
+            log.warning("%s; it is moved aside before the next event is appended", journal.torn_note)
+        return report_from_journal(journal.lines, source=journal.source) if journal.lines else None
 
     def _starts(self, wp: str) -> int:
         return sum(1 for ln in self.store.read_journal() if f'"wp": "{wp}"' in ln and '"wp-start"' in ln)
@@ -587,7 +531,7 @@ class Gate:
         write_report_files(self.run_dir, report)
         from phase4gate.attest import write_statement  # noqa: PLC0415
 
-        write_statement(self.run_dir, report)
+        write_statement(self.run_dir, report, environ=self.environ)
         return report
 
     @staticmethod
@@ -648,8 +592,13 @@ def write_report_files(run_dir: Path, report: GateReport) -> None:
     being write-once evidence; ``phase4gate verify`` checks it against the journal.
     """
     from phase4gate import convert  # noqa: PLC0415
-    from phase4gate.adapters.store import replace_projection  # noqa: PLC0415
+    from phase4gate.adapters.store import EvidenceStore, replace_projection  # noqa: PLC0415
+    from phase4gate.journal import read_journal_file  # noqa: PLC0415
 
+    # Seal the journal prefix this report projects (verify checks the report against it).
+    journal = read_journal_file(run_dir / "journal.jsonl")
+    if journal.lines and report_from_journal(journal.lines, source=journal.source) == report:
+        EvidenceStore(run_dir).seal_head(len(journal.lines), journal.head)
     replace_projection(run_dir / "report.json", convert.dumps(report))
     replace_projection(run_dir / "report.md", render_report_markdown(report))
 

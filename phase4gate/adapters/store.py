@@ -8,19 +8,30 @@ file made read-only (0444).  A :class:`filelock.FileLock` in the run folder
 serialises writers, journal appends and manifest updates, so two gates on one
 machine cannot interleave.
 
-``MANIFEST.sha256`` (``sha256sum`` format) lists every file written through the
-store; :func:`verify_tree` recomputes it and reports altered, missing and
-extra files.
+``MANIFEST.sha256`` lists every file written through the store, one
+``<sha256>  <path>`` line each (``sha256sum`` format).  Before a file is linked its
+intent (path and digest) is written to a ``.intent-*`` file, removed once the
+manifest lists it, so a writer killed between the link and the manifest line leaves
+a file :func:`verify_tree` can tell from a planted one.  ``journal-heads/<N>.sha256``
+(write-once evidence, so listed and sealed like any file) records the head digest of
+the journal prefix a projection (report, attestation) was made from.  Appends to the
+manifest and the journal are whole lines or nothing: a short write is detected and
+the file is truncated back before the error is raised.  :func:`verify_tree`
+recomputes every hash and reports altered, missing, extra, refused (symlinks, paths
+outside the run folder) and re-moded files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import json
 import os
 import re
+import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Final
 
@@ -35,7 +46,11 @@ __all__ = [
     "LOCK_NAME",
     "MANIFEST_NAME",
     "EvidenceStore",
+    "Manifest",
     "VerifyResult",
+    "load_manifest",
+    "parse_manifest",
+    "path_refusal",
     "read_manifest",
     "replace_projection",
     "reserve_attempt",
@@ -51,6 +66,13 @@ _TMP_PREFIX: Final = ".tmp-"
 # Files the store manages itself and that the manifest does not list.
 _UNLISTED: Final = frozenset({MANIFEST_NAME, JOURNAL_NAME, LOCK_NAME})
 _ATTEMPT_RE = re.compile(r"^(?P<tag>.+)-attempt(?P<n>[0-9]+)$")
+_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+_INTENT_PREFIX: Final = ".intent-"
+HEADS_DIR: Final = "journal-heads"
+_HEAD_FILE_RE = re.compile(r"^journal-heads/(?P<n>[1-9][0-9]*)\.sha256$")
+_HEAD_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Where a torn journal tail is moved when the journal is next appended to.
+TORN_PREFIX: Final = "journal-torn-"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -96,6 +118,8 @@ class EvidenceStore:
             msg = f"cannot create evidence folder: {exc.strerror}"
             raise EvidenceError(msg, path=str(root)) from None
         self._lock = filelock.FileLock(str(root / LOCK_NAME), timeout=lock_timeout)
+        # (journal size, head digest) after this store's last append: skips re-reading the journal.
+        self._head_cache: tuple[int, str] | None = None
 
     def __repr__(self) -> str:
         return f"EvidenceStore({str(self.root)!r})"
@@ -141,24 +165,35 @@ class EvidenceStore:
     def _write(self, rel: str, data: bytes, *, seal: bool = False) -> EvidenceRef:
         target = self.root.joinpath(*_check_rel(rel, seal=seal).parts)
         digest = sha256_bytes(data)
+        posix = PurePosixPath(rel).as_posix()
         with self.locked():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() or target.is_symlink():
+                msg = f"evidence file exists and is never overwritten: {rel}"
+                raise EvidenceExistsError(msg, path=str(target))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                msg = f"cannot write evidence {rel}: {exc.strerror}"
+                raise EvidenceError(msg, path=str(target)) from None
             tmp = target.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+            intent = self.root / f"{_INTENT_PREFIX}{uuid.uuid4().hex}"
+            linked = False
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 try:
-                    view = memoryview(data)
-                    while view:
-                        written = os.write(fd, view)
-                        view = view[written:]
+                    _write_all(fd, data)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
+                # The intent goes first: a writer killed after the link leaves a file
+                # whose path and digest were recorded before it existed.
+                _write_new(intent, f"{digest}  {posix}\n".encode())
                 try:
                     os.link(tmp, target)
                 except FileExistsError:
                     msg = f"evidence file exists and is never overwritten: {rel}"
                     raise EvidenceExistsError(msg, path=str(target)) from None
+                linked = True
                 os.chmod(target, 0o444)
                 _fsync_dir(target.parent)
             except OSError as exc:
@@ -169,8 +204,13 @@ class EvidenceStore:
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
-            self._append(MANIFEST_NAME, f"{digest}  {PurePosixPath(rel).as_posix()}\n")
-        return EvidenceRef(path=PurePosixPath(rel).as_posix(), sha256=digest)
+                if not linked:
+                    with contextlib.suppress(FileNotFoundError):
+                        intent.unlink()
+            self._append(MANIFEST_NAME, f"{digest}  {posix}\n")
+            with contextlib.suppress(FileNotFoundError):
+                intent.unlink()
+        return EvidenceRef(path=posix, sha256=digest)
 
     def write_text(self, rel: str, text: str) -> EvidenceRef:
         """Write UTF-8 *text* to *rel* once."""
@@ -195,33 +235,172 @@ class EvidenceStore:
             raise EvidenceError(msg, path=str(src)) from None
         return self.write_bytes(rel, data)
 
-    def append_journal(self, line: str) -> None:
-        """Append one line to the journal and fsync it."""
-        if "\n" in line:
-            msg = "a journal entry is one line"
-            raise EvidenceError(msg, path=str(self.root / JOURNAL_NAME))
-        with self.locked():
-            self._append(JOURNAL_NAME, line + "\n")
+    # ----------------------------------------------------------------- journal
 
-    def read_journal(self) -> list[str]:
-        """Return the journal's lines (empty when there is none)."""
+    def append_event(self, event: Mapping[str, object]) -> str:
+        """Append *event* (JSON-shaped) to the journal, chained to the previous line; return its line.
+
+        Whatever the caller put in ``prev`` is replaced: the store alone chains.  A torn
+        last line left by a killed writer is first moved to ``journal-torn-<offset>.bin``
+        (write-once evidence) and the journal truncated back to its last complete line.
+
+        Raises:
+            EvidenceError: the journal cannot be read or appended to (it is left as it was).
+        """
+        from phase4gate.journal import line_digest  # noqa: PLC0415
+
         path = self.root / JOURNAL_NAME
-        if not path.exists():
-            return []
-        return [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        with self.locked():
+            lines_end, head = self._journal_head(path)
+            line = json.dumps({**event, "prev": head}, sort_keys=True, ensure_ascii=False)
+            if "\n" in line:  # pragma: no cover - json.dumps never emits a raw newline
+                msg = "a journal entry is one line"
+                raise EvidenceError(msg, path=str(path))
+            self._append(JOURNAL_NAME, line + "\n")
+            self._head_cache = (lines_end + len(line.encode("utf-8")) + 1, line_digest(line))
+        return line
 
-    def _append(self, name: str, text: str) -> None:
-        path = self.root / name
+    def append_journal(self, line: str) -> None:
+        """Append one JSON object line to the journal (chained like :meth:`append_event`).
+
+        Raises:
+            EvidenceError: *line* is not one JSON object, or the journal cannot be appended to.
+        """
+        path = self.root / JOURNAL_NAME
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            event = None
+        if "\n" in line or not isinstance(event, dict):
+            msg = "a journal entry is one line holding one JSON object"
+            raise EvidenceError(msg, path=str(path))
+        self.append_event(event)
+
+    def _journal_head(self, path: Path) -> tuple[int, str]:
+        """Return (size, head digest) of the journal, setting a torn tail aside first."""
+        from phase4gate.journal import GENESIS, line_digest  # noqa: PLC0415
+
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return 0, GENESIS
+        except OSError as exc:
+            msg = f"cannot read the journal: {exc.strerror}"
+            raise EvidenceError(msg, path=str(path)) from None
+        cached = self._head_cache
+        if cached is not None and cached[0] == size:
+            return cached
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            msg = f"cannot read the journal: {exc.strerror}"
+            raise EvidenceError(msg, path=str(path)) from None
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            self._set_aside_torn(path, end, data[end:])
+        complete = data[:end].splitlines()
+        last = next((ln for ln in reversed(complete) if ln.strip()), None)
+        if last is None:
+            return end, GENESIS
+        try:
+            return end, line_digest(last.decode("utf-8"))
+        except UnicodeDecodeError:
+            msg = "the journal's last line is not UTF-8; it cannot be chained to"
+            raise EvidenceError(msg, path=str(path), hint="`phase4gate verify` says how it is damaged") from None
+
+    def _set_aside_torn(self, path: Path, end: int, torn: bytes) -> None:
+        import logging  # noqa: PLC0415
+
+        rel = f"{TORN_PREFIX}{end}.bin"
+        if not (self.root / rel).exists():
+            self._write(rel, torn)
+        try:
+            fd = os.open(path, os.O_WRONLY)
             try:
-                os.write(fd, text.encode("utf-8"))
+                os.ftruncate(fd, end)
                 os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as exc:
+            msg = f"cannot set the journal's torn last line aside: {exc.strerror}"
+            raise EvidenceError(msg, path=str(path)) from None
+        logging.getLogger("phase4gate").warning(
+            "%s: torn last line (%d bytes, an append that did not complete) moved to %s", path, len(torn), rel
+        )
+
+    def read_journal(self) -> list[str]:
+        """Return the journal's complete lines (empty when there is none); a torn tail is left out.
+
+        Raises:
+            InputError: the journal is a directory or holds a non-UTF-8 line.
+        """
+        from phase4gate.journal import read_journal_file  # noqa: PLC0415
+
+        return list(read_journal_file(self.root / JOURNAL_NAME).lines)
+
+    def seal_head(self, lines: int, head: str) -> None:
+        """Record (write-once, in the manifest) that a projection was made from the journal's first *lines* lines.
+
+        Raises:
+            EvidenceError: it cannot be written, or this prefix was sealed with another head.
+        """
+        rel = f"{HEADS_DIR}/{lines}.sha256"
+        with self.locked():
+            existing = self.root / rel
+            if existing.is_file() and not existing.is_symlink() and existing.read_bytes() == f"{head}\n".encode():
+                return
+            self._write(rel, f"{head}\n".encode())
+
+    def _append(self, name: str, text: str) -> None:
+        """Append *text* whole, or leave the file as it was and raise."""
+        path = self.root / name
+        data = text.encode("utf-8")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
             msg = f"cannot append to {name}: {exc.strerror}"
             raise EvidenceError(msg, path=str(path)) from None
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
+                msg = (
+                    f"cannot append to {name}: {exc.strerror}; nothing of the entry was kept "
+                    f"({name} is back to its last complete line)"
+                )
+                raise EvidenceError(
+                    msg, path=str(path), hint="free space, then `phase4gate run --resume` continues the run"
+                ) from None
+        finally:
+            os.close(fd)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of *data* to *fd*, looping over short writes.
+
+    Raises:
+        OSError: a write failed or made no progress (ENOSPC).
+    """
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
 
 
 def replace_projection(path: Path, text: str) -> None:
@@ -248,18 +427,88 @@ def replace_projection(path: Path, text: str) -> None:
         raise EvidenceError(msg, path=str(path)) from None
 
 
-def read_manifest(root: Path) -> dict[str, str]:
-    """Return ``{relative path: sha256}`` from ``root/MANIFEST.sha256``."""
-    path = root / MANIFEST_NAME
+@frozen
+class Manifest:
+    """A parsed ``MANIFEST.sha256``: files, pending intents, sealed journal heads, and bad lines."""
+
+    entries: dict[str, str]
+    # Path -> digest of every write that recorded its intent but never reached the manifest.
+    intents: dict[str, str]
+    # (number of journal lines, head digest, number of entries up to and including the seal), in order.
+    heads: tuple[tuple[int, str, int], ...]
+    problems: tuple[str, ...]
+
+    @property
+    def sealed(self) -> tuple[int, str, int] | None:
+        """The last journal head sealed, if any."""
+        return self.heads[-1] if self.heads else None
+
+    def entries_before(self, count: int) -> dict[str, str]:
+        """The first *count* file entries (what a projection listed)."""
+        return dict(list(self.entries.items())[:count])
+
+
+def parse_manifest(data: bytes, *, source: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Parse manifest bytes into ``{path: sha256}``; every malformed line is a problem naming its line number."""
     entries: dict[str, str] = {}
-    if not path.exists():
-        return entries
-    for line in path.read_text(encoding="utf-8").splitlines():
+    problems: list[str] = []
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"{source}: line {n}: not UTF-8 (byte {exc.start + 1} of the line)")
+            continue
         if not line.strip():
             continue
-        digest, _, rel = line.partition("  ")
+        digest, sep, rel = line.partition("  ")
+        if not sep or not _HEX64_RE.match(digest) or not rel:
+            problems.append(f"{source}: line {n}: expected '<sha256>  <path>'")
+            continue
         entries[rel] = digest
-    return entries
+    return entries, tuple(problems)
+
+
+def _read_small(path: Path) -> str | None:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        return path.read_bytes()[:4096].decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def load_manifest(root: Path) -> Manifest:
+    """Read ``root/MANIFEST.sha256``, the pending intents and the sealed heads (empty when there is none).
+
+    Raises:
+        EvidenceError: the manifest exists but cannot be read (a directory, no permission).
+    """
+    path = root / MANIFEST_NAME
+    try:
+        entries, problems = parse_manifest(path.read_bytes(), source=str(path))
+    except FileNotFoundError:
+        entries, problems = {}, ()
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror}"
+        raise EvidenceError(msg, path=str(path)) from None
+    intents: dict[str, str] = {}
+    for p in sorted(root.glob(f"{_INTENT_PREFIX}*")):
+        text = _read_small(p) or ""
+        digest, sep, rel = text.rstrip("\n").partition("  ")
+        if sep and _HEX64_RE.match(digest) and rel not in entries:
+            intents[rel] = digest
+    heads: list[tuple[int, str, int]] = []
+    for i, rel in enumerate(entries, 1):
+        m = _HEAD_FILE_RE.match(rel)
+        if m:
+            head = (_read_small(root / rel) or "").strip()
+            heads.append((int(m.group("n")), head if _HEAD_RE.match(head) else "", i))
+    return Manifest(entries, intents, tuple(heads), problems)
+
+
+def read_manifest(root: Path) -> dict[str, str]:
+    """Return ``{relative path: sha256}`` from ``root/MANIFEST.sha256`` (records and bad lines left out)."""
+    return load_manifest(root).entries
 
 
 @frozen
@@ -271,45 +520,117 @@ class VerifyResult:
     missing: tuple[str, ...]
     extra: tuple[str, ...]
     stale_temp: tuple[str, ...]
+    # Symlinks and paths outside the run folder: never followed nor hashed.
+    refused: tuple[str, ...] = ()
+    # Write-once files whose mode is no longer 0444.
+    mode_changed: tuple[str, ...] = ()
+    # Complete files whose manifest line was never written, but whose intent was (not a failure).
+    interrupted: tuple[str, ...] = ()
+    # Malformed manifest lines.
+    manifest_problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when every listed file is present and unaltered and nothing unlisted exists."""
-        return not (self.altered or self.missing or self.extra)
+        return not (
+            self.altered or self.missing or self.extra or self.refused or self.mode_changed or self.manifest_problems
+        )
+
+
+def path_refusal(root: Path, rel: str) -> str | None:
+    """Return why *rel* may not be followed under *root*, or ``None`` when it is a plain path inside."""
+    p = PurePosixPath(rel)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        return f"{rel}: path outside the run folder (refused, not hashed)"
+    cur = root
+    for part in p.parts:
+        cur /= part
+        if cur.is_symlink():
+            return f"{rel}: {cur.relative_to(root).as_posix()} is a symlink (refused, not followed)"
+    return None
 
 
 def verify_tree(root: Path) -> VerifyResult:
-    """Recompute every hash listed in *root*'s manifest; report altered, missing and extra files.
+    """Recompute every hash listed in *root*'s manifest; report altered, missing, extra and refused files.
 
     Raises:
-        EvidenceError: *root* is not a folder or has no manifest.
+        EvidenceError: *root* is not a folder or the manifest cannot be read.
     """
     if not root.is_dir():
         msg = f"not an evidence folder: {root}"
         raise EvidenceError(msg, path=str(root))
-    if not (root / MANIFEST_NAME).exists():
+    if not (root / MANIFEST_NAME).exists() and not (root / JOURNAL_NAME).exists():
         msg = f"no {MANIFEST_NAME} in {root}"
-        raise EvidenceError(msg, path=str(root))
-    listed = read_manifest(root)
+        raise EvidenceError(msg, path=str(root), hint="is it a run folder? `phase4gate status --list` lists them")
+    if (root / MANIFEST_NAME).is_dir():
+        manifest = Manifest({}, {}, (), (f"{root / MANIFEST_NAME}: is a directory, not a manifest",))
+    elif (root / MANIFEST_NAME).is_symlink():
+        manifest = Manifest({}, {}, (), (f"{MANIFEST_NAME}: a symlink (refused, not followed)",))
+    else:
+        manifest = load_manifest(root)
+    listed = manifest.entries
+    if not (root / MANIFEST_NAME).exists():
+        problems: tuple[str, ...] = (f"{root / MANIFEST_NAME}: missing (no evidence file can be vouched for)",)
+    else:
+        problems = manifest.problems
     altered: list[str] = []
     missing: list[str] = []
+    refused: list[str] = []
+    modes: list[str] = []
     for rel, digest in sorted(listed.items()):
+        why = path_refusal(root, rel)
+        if why is not None:
+            refused.append(why)
+            continue
         p = root / rel
         if not p.is_file():
             missing.append(rel)
-        elif sha256_file(p) != digest:
+            continue
+        if sha256_file(p) != digest:
             altered.append(rel)
+        mode = stat.S_IMODE(p.lstat().st_mode)
+        if mode != 0o444:
+            modes.append(f"{rel}: mode {mode:04o}, written 0444 (write-once files are read-only)")
     extra: list[str] = []
     stale: list[str] = []
-    for p in sorted(root.rglob("*")):
-        if not p.is_file():
-            continue
-        rel = p.relative_to(root).as_posix()
-        if p.name.startswith(_TMP_PREFIX):
-            stale.append(rel)
-        elif rel not in listed and rel not in _UNLISTED and p.name != LOCK_NAME:
-            extra.append(rel)
-    return VerifyResult(len(listed), tuple(altered), tuple(missing), tuple(extra), tuple(stale))
+    interrupted: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for name in sorted(dirnames):
+            if (here / name).is_symlink():
+                rel = (here / name).relative_to(root).as_posix()
+                refused.append(f"{rel}: a folder replaced by a symlink (refused, not followed)")
+        for name in sorted(filenames):
+            p = here / name
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink() and rel in listed:
+                continue  # already refused above
+            if p.is_symlink():
+                refused.append(f"{rel}: a symlink (refused, not followed)")
+            elif name.startswith(_TMP_PREFIX):
+                stale.append(rel)
+            elif (
+                rel in listed
+                or rel in _UNLISTED
+                or name == LOCK_NAME
+                or (here == root and name.startswith(_INTENT_PREFIX))
+            ):
+                continue
+            elif manifest.intents.get(rel) == sha256_file(p):
+                interrupted.append(rel)
+            else:
+                extra.append(rel)
+    return VerifyResult(
+        len(listed),
+        tuple(altered),
+        tuple(missing),
+        tuple(sorted(extra)),
+        tuple(sorted(stale)),
+        tuple(dict.fromkeys(refused)),
+        tuple(modes),
+        tuple(sorted(interrupted)),
+        problems,
+    )
 
 
 def reserve_attempt(evidence_root: Path, run_dir: Path, rc_tag: str) -> str:

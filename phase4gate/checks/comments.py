@@ -162,8 +162,10 @@ TRACKER_REQUIRED_FACTS: Final = (
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9._/#:@+-]+$")
 _MARKER_RE = re.compile(
-    r"<!-- phase4gate:comment gate=(?P<gate>\S+) issue=(?P<issue>\S+) bundle-sha256=(?P<sha>[0-9a-f]{64}) -->"
+    r"<!-- phase4gate:comment gate=(?P<gate>\S+) issue=(?P<issue>\S+) bundle-sha256=(?P<sha>[0-9a-f]{64})"
+    r"(?: journal-head=(?P<head>sha256:[0-9a-f]{64}))? -->"
 )
+_HEAD_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _RUN_NAME_RE = re.compile(r"(?:^|/)run-(?P<n>[0-9]+)\.json$")
 
 
@@ -231,6 +233,9 @@ class CommentFacts:
     runs: tuple[RunRow, ...] | None = None
     bundle_path: str | None = None
     bundle_sha256: str | None = None
+    # The journal's chain head when the comment's facts were final (digest of WP05's / WP07's result line).
+    e2e_journal_head: str | None = None
+    tracker_journal_head: str | None = None
     e2e_issue: str | None = None
     e2e_comment_url: str | None = None
     e2e_state: str | None = None
@@ -463,11 +468,16 @@ class Marker:
     gate_id: str
     issue: str
     bundle_sha256: str
+    journal_head: str | None = None
 
 
-def render_marker(gate_id: str, issue: str, bundle_sha256: str) -> str:
-    """Return ``<!-- phase4gate:comment gate=... issue=owner/repo#N bundle-sha256=... -->``."""
-    return f"<!-- phase4gate:comment gate={gate_id} issue={issue} bundle-sha256={bundle_sha256} -->"
+def render_marker(gate_id: str, issue: str, bundle_sha256: str, journal_head: str | None = None) -> str:
+    """Return ``<!-- phase4gate:comment gate=... issue=owner/repo#N bundle-sha256=... journal-head=sha256:... -->``.
+
+    The journal head anchors the run's hash-chained journal in the public thread.
+    """
+    head = f" journal-head={journal_head}" if journal_head and _HEAD_RE.match(journal_head) else ""
+    return f"<!-- phase4gate:comment gate={gate_id} issue={issue} bundle-sha256={bundle_sha256}{head} -->"
 
 
 def parse_marker(body: str) -> Marker | None:
@@ -476,7 +486,7 @@ def parse_marker(body: str) -> Marker | None:
     if not found:
         return None
     m = found[-1]
-    return Marker(m.group("gate"), m.group("issue"), m.group("sha"))
+    return Marker(m.group("gate"), m.group("issue"), m.group("sha"), m.group("head"))
 
 
 # --------------------------------------------------------------------------- renderers
@@ -536,7 +546,7 @@ def render_e2e_comment(facts: CommentFacts) -> str:
         "",
         NO_MUTATION_E2E,
         "",
-        render_marker(str(facts.gate_id), str(facts.e2e_issue), str(facts.bundle_sha256)),
+        render_marker(str(facts.gate_id), str(facts.e2e_issue), str(facts.bundle_sha256), facts.e2e_journal_head),
         "",
     ]
     return _check_length("e2e-41", "\n".join(lines))
@@ -592,7 +602,9 @@ def render_tracker_comment(facts: CommentFacts) -> str:
         "",
         NO_MUTATION_TRACKER,
         "",
-        render_marker(str(facts.gate_id), str(facts.tracker_issue), str(facts.bundle_sha256)),
+        render_marker(
+            str(facts.gate_id), str(facts.tracker_issue), str(facts.bundle_sha256), facts.tracker_journal_head
+        ),
         "",
     ]
     return _check_length("issue-1038", "\n".join(lines))

@@ -56,15 +56,16 @@ def run(args: argparse.Namespace) -> int:
     from phase4gate.checks.comments import render_e2e_comment, render_tracker_comment  # noqa: PLC0415
     from phase4gate.commands._common import evidence_root, load_config  # noqa: PLC0415
     from phase4gate.gate import config_from_journal, find_run, report_from_journal  # noqa: PLC0415
+    from phase4gate.journal import read_journal_file  # noqa: PLC0415
     from phase4gate.steps.wp06 import collect_comment_facts  # noqa: PLC0415
 
     config = load_config(args)
     run_dir = find_run(evidence_root(args, config), args.run_ref)
-    journal = run_dir / "journal.jsonl"
-    lines = journal.read_text(encoding="utf-8").splitlines()
-    report = report_from_journal(lines, source=str(journal))
+    journal = read_journal_file(run_dir / "journal.jsonl")  # names the file and line of a bad one
+    lines = list(journal.lines)
+    report = report_from_journal(lines, source=journal.source)
     if not args.config:
-        config = config_from_journal(lines, source=str(journal)) or config
+        config = config_from_journal(lines, source=journal.source) or config
     facts = {s.wp: dict(s.facts) for s in report.steps if s.status.value == "passed"}
     comment = collect_comment_facts(config, facts, run_dir)
     render = render_e2e_comment if args.template == "e2e-41" else render_tracker_comment

@@ -58,6 +58,9 @@ def execute(args: argparse.Namespace, *, only: str | None, until: str | None) ->
     from phase4gate.progress import NullProgress, Progress  # noqa: PLC0415
 
     config = load_config(args)
+    from phase4gate.attest import check_signing_key  # noqa: PLC0415
+
+    check_signing_key(os.environ)  # a bad PHASE4GATE_SIGNING_KEY is exit 2 before any WP runs
     options = {}
     if getattr(args, "install_mode", None):
         options["install_mode"] = args.install_mode

@@ -193,6 +193,7 @@ def run_protocol(ctx: StepContext, *, runs: int, attempt_tag_suffix: str, condit
         if setup_ref is not None:
             refs.append(setup_ref)
         for k in range(1, runs + 1):
+            ctx.store.append_event({"event": "wp-action", "wp": ctx.wp, "action": f"dispatched canary run {k}"})
             cap = runner.run(k)
             captured.append(cap)
             refs.extend(cap.refs)

@@ -101,7 +101,12 @@ def collect_comment_facts(
     )
     e2e_repo, e2e_no = e2e_issue(config)
     tracker_repo, tracker_no = tracker_issue(config)
-    return build_comment_facts(
+    import attrs  # noqa: PLC0415
+
+    from phase4gate.journal import read_journal_file, result_head  # noqa: PLC0415
+
+    lines = read_journal_file(run_dir / "journal.jsonl").lines
+    built = build_comment_facts(
         facts,
         runs=runs or None,
         gate_id=config.comments.gate_id,
@@ -111,6 +116,10 @@ def collect_comment_facts(
         expected_runs=config.canary.runs,
         expected_scenarios=config.canary.scenarios,
         expected_teamspace_runs=config.teamspace.runs,
+    )
+    # The comments anchor the journal: its chain head at the result they report.
+    return attrs.evolve(
+        built, e2e_journal_head=result_head(lines, "WP05"), tracker_journal_head=result_head(lines, "WP07")
     )
 
 
@@ -237,6 +246,7 @@ def run(ctx: StepContext) -> StepOutcome:
         ctx.store.write_text(ctx.evidence_path("e2e-41-comment.md"), body),
     ]
     result = publisher.publish(repo, number, body)
+    ctx.store.append_event({"event": "wp-action", "wp": ctx.wp, "action": f"posted comment {result.comment_url}"})
     out |= {
         "e2e_comment_id": result.comment_id,
         "e2e_comment_url": result.comment_url,

@@ -60,6 +60,7 @@ def run(ctx: StepContext) -> StepOutcome:
             junit = scratch / f"teamspace-run-{n}.junit.xml"
             argv = teamspace_argv(ctx.config, junit_path=junit)
             ctx.note(f"Teamspace run {n} of {ts.runs}: {shlex.join(argv)}")
+            ctx.store.append_event({"event": "wp-action", "wp": ctx.wp, "action": f"dispatched Teamspace run {n}"})
             result = run_process(
                 argv,
                 cwd=checkout,

@@ -68,6 +68,7 @@ def run(ctx: StepContext) -> StepOutcome:
         return StepOutcome.passed(f"dry run: #1038 comment rendered for {repo}#{number}; nothing written")
     evidence = [ctx.store.write_text(ctx.evidence_path("issue-1038-comment.md"), body)]
     result = publisher.publish(repo, number, body)
+    ctx.store.append_event({"event": "wp-action", "wp": ctx.wp, "action": f"posted comment {result.comment_url}"})
     out: dict[str, FactValue] = {
         "tracker_comment_id": result.comment_id,
         "tracker_comment_url": result.comment_url,

@@ -66,6 +66,13 @@ def test_seal_and_verify_run(tmp_path: Path) -> None:
     store.append_journal('{"event": "gate-start", "run_id": "r", "time": "2026-05-20T10:00:00+00:00"}')
     seal = store.seal("rc16-attempt1")
     assert seal.path == "rc16-attempt1/MANIFEST.sha256"
+    # verify requires the projections (issue 19): write them as a finished invocation does.
+    from phase4gate.attest import write_statement
+    from phase4gate.gate import report_from_journal, write_report_files
+
+    report = report_from_journal(store.read_journal())
+    write_report_files(store.root, report)
+    write_statement(store.root, report, environ={})
     findings = verify_run(store.root)
     assert findings.ok, findings.render()
     target = store.path("rc16-attempt1/runs/run-1.json")
