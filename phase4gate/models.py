@@ -707,32 +707,29 @@ def _parsed_time(value: object) -> dt.datetime | None:
 
 def _check_window(data: Mapping[str, Any], window: RunWindow, problems: list[str]) -> None:
     """Add a problem for every time stamp of *data* outside *window* (the run's own start is required)."""
-    start_key = "started_at" if "started_at" in data else "timestamp"
-    stamps: list[tuple[str, object]] = [
-        (f"$.{start_key}", data.get(start_key)),
-        ("$.finished_at", data.get("finished_at")),
-    ]
+    start_key = "timestamp" if "timestamp" in data and "started_at" not in data else "started_at"
     if data.get(start_key) is None:
         problems.append(f"$.{start_key}: missing; a run file without its start time cannot be tied to {window.label}")
-    scenarios = data.get("scenarios")
-    for i, raw in enumerate(scenarios if isinstance(scenarios, list) else []):
-        if isinstance(raw, dict):
-            stamps.extend((f"$.scenarios[{i}].{k}", raw.get(k)) for k in ("started_at", "finished_at"))
-    parsed: dict[str, dt.datetime] = {}
-    for where, value in stamps:
-        when = _parsed_time(value)
-        if when is None:
-            continue
-        why = window.problem(when)
-        if why is not None:
-            problems.append(f"{where}: {value} {why}")
-        else:
-            parsed[where] = when
-    for prefix in ["$", *(f"$.scenarios[{i}]" for i in range(len(scenarios) if isinstance(scenarios, list) else 0))]:
-        begin = parsed.get(f"$.{start_key}" if prefix == "$" else f"{prefix}.started_at")
-        end = parsed.get(f"{prefix}.finished_at")
-        if begin is not None and end is not None and end < begin:
-            problems.append(f"{prefix}.finished_at: {end.isoformat()} is before its start {begin.isoformat()}")
+    raw_scenarios = data.get("scenarios")
+    spans: list[tuple[str, str, Mapping[str, Any]]] = [("$", start_key, data)]
+    spans.extend(
+        (f"$.scenarios[{i}]", "started_at", raw)
+        for i, raw in enumerate(raw_scenarios if isinstance(raw_scenarios, list) else [])
+        if isinstance(raw, dict)
+    )
+    for prefix, begin_key, obj in spans:
+        placed: list[dt.datetime] = []
+        for key in (begin_key, "finished_at"):
+            when = _parsed_time(obj.get(key))
+            why = window.problem(when) if when is not None else None
+            if why is not None:
+                problems.append(f"{prefix}.{key}: {obj.get(key)} {why}")
+            elif when is not None:
+                placed.append(when)
+        if len(placed) == 2 and placed[1] < placed[0]:
+            problems.append(
+                f"{prefix}.finished_at: {placed[1].isoformat()} is before its start {placed[0].isoformat()}"
+            )
 
 
 def parse_run_file(
