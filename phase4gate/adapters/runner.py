@@ -18,7 +18,11 @@ never a pass.
 Exit 2 is the runner's preflight (environment missing): :class:`ProcessError`.
 Otherwise the run file is the verdict.  It is copied into the attempt folder the
 moment the run ends (the harness overwrites ``latest.json`` on the next run),
-before it is parsed, so an inconsistent file is kept too.
+before it is parsed, so an inconsistent file is kept too.  It counts only if this
+run wrote it (see :meth:`CanaryRunner.run`); a run file saying pass from a runner
+that exited non-zero is inconsistent evidence.  In script mode pytest is also asked
+(``PYTEST_ADDOPTS``) for a JUnit report: the run file is built from it when the
+runner writes none.  :func:`canary_lock` keeps one canary per e2e checkout.
 """
 
 from __future__ import annotations

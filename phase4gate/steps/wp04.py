@@ -9,8 +9,9 @@ Each run goes into an attempt folder reserved with
 WP05: ``<rc short>-attempt<N>``, N counted per RC across gate runs): ``runs/run-k.json``
 (copied the moment run k ends, pass or fail), ``<run_id>.json``, ``logs/run-k.log`` and
 the JUnit XML, ``latest.json`` (the last run) and ``MANIFEST.sha256`` (sealed at the end,
-whatever happened).  After every run ``/health/`` is read again and compared with WP03's
-``git_sha``/``build_timestamp``.
+whatever happened).  Before run 1 and after every run ``/health/`` is read again and compared
+with WP03's ``git_sha``/``build_timestamp``.  The e2e checkout is held with
+:func:`~phase4gate.adapters.runner.canary_lock` for the whole protocol: a second gate waits.
 """
 
 from __future__ import annotations
