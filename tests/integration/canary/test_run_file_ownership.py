@@ -172,3 +172,17 @@ def test_resumed_gate_never_passes_on_an_orphans_run_file(world: CanaryWorld) ->
         # A gate that ends the earlier gate's leftovers first: the orphan never wrote; still no pass.
         assert "no run file and no JUnit report" in wp04["reason"]
     assert verify_run(Path(result["run_dir"])).ok
+
+
+def test_touched_but_unchanged_latest_never_counts(world: CanaryWorld) -> None:
+    """latest.json from an earlier green run, touched (fresh mtime) but byte for byte the same: not this run's."""
+    assert world.gate("WP04")[1].exit_code == 0
+    latest = world.checkout / ART / "latest.json"
+    before = latest.read_bytes()
+    _, report = world.gate("WP04", world.config(command=("touch", str(ART / "latest.json"))))
+    wp04 = report.step("WP04")
+    assert wp04 is not None
+    assert (wp04.status, wp04.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), wp04.reason
+    assert "unchanged since before run 1" in wp04.reason
+    assert "no run file and no JUnit report" in wp04.reason
+    assert latest.read_bytes() == before
