@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
@@ -37,6 +38,7 @@ __all__ = [
     "IssueSnapshot",
     "Outcome",
     "RunFileSpelling",
+    "RunWindow",
     "ScenarioResult",
     "ScenarioStatus",
     "StepOutcome",
@@ -595,7 +597,8 @@ def _enum_value(raw: object, cls: type[_E], where: str, problems: list[str]) -> 
         problems.append(f"{where}: expected one of {allowed}, found {_typename(raw)} {raw!r}")
         return None
     try:
-        return cls(raw.lower())
+        # Exactly as the harness writes it: "PASS" is not "pass" (a run file is never read generously).
+        return cls(raw)
     except ValueError:
         problems.append(f"{where}: expected one of {allowed}, found {raw!r}")
         return None
@@ -658,6 +661,9 @@ def _parse_scenario(raw: object, where: str, problems: list[str]) -> ScenarioRes
             f"{where}.duration_seconds: expected a number or null, found {_typename(duration)} {duration!r}"
         )
         duration = None
+    elif duration is not None and not (math.isfinite(duration) and duration >= 0):
+        problems.append(f"{where}.duration_seconds: expected a finite, non-negative number, found {duration!r}")
+        duration = None
     files_raw = raw.get("evidence_files", [])
     files: tuple[str, ...] = ()
     if not isinstance(files_raw, list) or not all(isinstance(f, str) for f in files_raw):
@@ -680,18 +686,91 @@ def _parse_scenario(raw: object, where: str, problems: list[str]) -> ScenarioRes
     )
 
 
+@frozen
+class RunWindow:
+    """When the gate spawned one canary run and when that process ended: a run file it wrote falls inside.
+
+    ``tolerance_seconds`` absorbs file-system time stamp granularity and the
+    moment between the gate reading the clock and the child reading it; it is
+    small on purpose (a run file from an earlier run, or one an orphan of an
+    earlier gate wrote, lies outside).
+    """
+
+    spawned_at: dt.datetime = field(validator=_check_aware)
+    ended_at: dt.datetime = field(validator=_check_aware)
+    tolerance_seconds: float = 2.0
+    label: str = "this run"
+
+    def problem(self, value: dt.datetime) -> str | None:
+        """Return why *value* does not fall inside the window, or ``None`` when it does."""
+        if value.tzinfo is None:
+            return f"has no time zone; it cannot be placed in {self.label}'s window"
+        slack = dt.timedelta(seconds=self.tolerance_seconds)
+        if value < self.spawned_at - slack:
+            return f"is before {self.label} was started ({self.describe()})"
+        if value > self.ended_at + slack:
+            return f"is after {self.label} ended ({self.describe()})"
+        return None
+
+    def describe(self) -> str:
+        """Return the window on one line."""
+        return (
+            f"started {self.spawned_at.isoformat()}, ended {self.ended_at.isoformat()}, "
+            f"tolerance {self.tolerance_seconds:g}s"
+        )
+
+
+def _parsed_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None  # reported already as "expected an ISO 8601 timestamp"
+
+
+def _check_window(data: Mapping[str, Any], window: RunWindow, problems: list[str]) -> None:
+    """Add a problem for every time stamp of *data* outside *window* (the run's own start is required)."""
+    start_key = "timestamp" if "timestamp" in data and "started_at" not in data else "started_at"
+    if data.get(start_key) is None:
+        problems.append(f"$.{start_key}: missing; a run file without its start time cannot be tied to {window.label}")
+    raw_scenarios = data.get("scenarios")
+    spans: list[tuple[str, str, Mapping[str, Any]]] = [("$", start_key, data)]
+    spans.extend(
+        (f"$.scenarios[{i}]", "started_at", raw)
+        for i, raw in enumerate(raw_scenarios if isinstance(raw_scenarios, list) else [])
+        if isinstance(raw, dict)
+    )
+    for prefix, begin_key, obj in spans:
+        placed: list[dt.datetime] = []
+        for key in (begin_key, "finished_at"):
+            when = _parsed_time(obj.get(key))
+            why = window.problem(when) if when is not None else None
+            if why is not None:
+                problems.append(f"{prefix}.{key}: {obj.get(key)} {why}")
+            elif when is not None:
+                placed.append(when)
+        if len(placed) == 2 and placed[1] < placed[0]:
+            problems.append(
+                f"{prefix}.finished_at: {placed[1].isoformat()} is before its start {placed[0].isoformat()}"
+            )
+
+
 def parse_run_file(
     data: object,
     *,
     source: str,
     file_run_number: int | None = None,
     expected_scenarios: tuple[int, ...] = DEFAULT_SCENARIO_IDS,
+    window: RunWindow | None = None,
 ) -> CanaryRunResult:
     """Validate a decoded run file in either spelling and return the model.
 
     *source* names the file in error messages; *file_run_number* is N from
     ``run-N.json`` (the real harness writes no run number: it comes from the
-    file name, and must agree when the file has one).
+    file name, and must agree when the file has one).  With *window* (the run
+    the gate just started), every time stamp must fall inside it and the run's
+    start must be there: a file from another run is not this run's.
 
     Raises:
         InputError: listing every problem found, each as ``$.json.path: problem``.
@@ -737,6 +816,8 @@ def parse_run_file(
             s = _parse_scenario(raw, f"$.scenarios[{i}]", problems)
             if s is not None:
                 scenarios.append(s)
+    if window is not None:
+        _check_window(data, window, problems)
     if problems or outcome is None:
         raise InputError(source, problems)
     known = set(_RUN_KEYS_COMMON) | set(_RUN_KEYS_OPTIONAL_STR) | {"run_number", "timestamp"}

@@ -26,7 +26,6 @@ import re
 import shlex
 import shutil
 import tomllib
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -327,45 +326,44 @@ _RANK: Final = {
 }
 
 
-def parse_junit(xml_text: str, ids: Sequence[str]) -> dict[str, tuple[TestOutcome, str | None, str | None]]:
+def parse_junit(
+    xml_text: str, ids: Sequence[str], *, source: str = "JUnit XML report"
+) -> dict[str, tuple[TestOutcome, str | None, str | None]]:
     """Map each node id to ``(outcome, failure class, failure message)`` from a JUnit report.
 
+    The report is read by the one JUnit parser (:func:`~phase4gate.checks.junit_report.parse_junit_report`).
     Parametrised cases fold into their id (the worst outcome wins); ids absent
     from the report are ``missing`` unless their module failed to collect
     (then ``error`` with the collection error's class).
+
+    Raises:
+        InputError: the report is empty, truncated or not JUnit XML, naming *source* and the position.
     """
-    root = ET.fromstring(xml_text)  # noqa: S314 - pytest's own report, written by this run
+    from phase4gate.checks.junit_report import parse_junit_report  # noqa: PLC0415
+    from phase4gate.models import ScenarioStatus  # noqa: PLC0415
+
+    kinds = {
+        ScenarioStatus.PASS: TestOutcome.PASSED,
+        ScenarioStatus.FAIL: TestOutcome.FAILED,
+        ScenarioStatus.ERROR: TestOutcome.ERROR,
+        ScenarioStatus.SKIPPED: TestOutcome.SKIPPED,
+    }
     cases: list[tuple[str, str, TestOutcome, str | None, str | None]] = []
     collection: dict[str, tuple[str | None, str]] = {}
-    for case in root.iter("testcase"):
-        classname = case.get("classname", "")
-        name = case.get("name", "")
-        outcome, cls, msg = TestOutcome.PASSED, None, None
-        for tag, kind in (
-            ("failure", TestOutcome.FAILED),
-            ("error", TestOutcome.ERROR),
-            ("skipped", TestOutcome.SKIPPED),
-        ):
-            node = case.find(tag)
-            if node is not None:
-                message = node.get("message", "")
-                text = node.text or ""
-                outcome = kind
-                if kind is not TestOutcome.SKIPPED:
-                    cls = _failure_class(message, text)
-                    e_lines = _E_LINE_RE.findall(text)
-                    msg = (
-                        e_lines[-1]
-                        if e_lines and not message.strip()
-                        else (message or (e_lines[-1] if e_lines else ""))
-                    )
-                    if msg and msg.startswith("assert"):
-                        msg = f"AssertionError: {msg}"
-                else:
-                    msg = message
-                break
+    for case in parse_junit_report(xml_text, source=source):
+        classname, name = case.classname, case.name
+        outcome, cls, msg = kinds[case.status], None, None
+        if outcome is TestOutcome.SKIPPED:
+            msg = case.message
+        elif outcome is not TestOutcome.PASSED:
+            message, text = case.message, case.text
+            cls = _failure_class(message, text)
+            e_lines = _E_LINE_RE.findall(text)
+            msg = e_lines[-1] if e_lines and not message.strip() else (message or (e_lines[-1] if e_lines else ""))
+            if msg and msg.startswith("assert"):
+                msg = f"AssertionError: {msg}"
         if not classname and outcome is TestOutcome.ERROR:
-            e_lines = _E_LINE_RE.findall(case.findtext("error") or "")
+            e_lines = _E_LINE_RE.findall(case.text)
             collection[name] = (cls, f"collection error: {e_lines[-1] if e_lines else msg}")
             continue
         cases.append((classname, name.split("[", 1)[0], outcome, cls, msg))
@@ -486,7 +484,8 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
                 home=work_dir / f"home-{label}",
                 settings=settings,
             )
-            results[label] = parse_junit(junit.read_text(encoding="utf-8"), test_ids)
+            report = junit.read_text(encoding="utf-8", errors="replace") if junit.is_file() else ""
+            results[label] = parse_junit(report, test_ids, source=str(junit))
     finally:
         git.remove_worktree(repo, with_tree)
         git.remove_worktree(repo, without_tree)

@@ -18,7 +18,11 @@ never a pass.
 Exit 2 is the runner's preflight (environment missing): :class:`ProcessError`.
 Otherwise the run file is the verdict.  It is copied into the attempt folder the
 moment the run ends (the harness overwrites ``latest.json`` on the next run),
-before it is parsed, so an inconsistent file is kept too.
+before it is parsed, so an inconsistent file is kept too.  It counts only if this
+run wrote it (see :meth:`CanaryRunner.run`); a run file saying pass from a runner
+that exited non-zero is inconsistent evidence.  In script mode pytest is also asked
+(``PYTEST_ADDOPTS``) for a JUnit report: the run file is built from it when the
+runner writes none.  :func:`canary_lock` keeps one canary per e2e checkout.
 """
 
 from __future__ import annotations
@@ -30,17 +34,19 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from attrs import frozen
 
-from phase4gate.errors import ConfigError, EvidenceError, InputError, ProcessError
-from phase4gate.models import CanaryRunResult, EvidenceRef, parse_run_file
+from phase4gate.adapters.store import sha256_bytes
+from phase4gate.errors import AdapterError, ConfigError, EvidenceError, InputError, ProcessError
+from phase4gate.models import CanaryRunResult, EvidenceRef, FactValue, RunWindow, parse_run_file
 
 if TYPE_CHECKING:
     from phase4gate.adapters.proc import ProcResult
@@ -48,19 +54,35 @@ if TYPE_CHECKING:
     from phase4gate.config import GateConfig
 
 __all__ = [
+    "CANARY_HOLDER_NAME",
+    "CANARY_LOCK_NAME",
     "FLAKY_OPTIONS",
     "FLAKY_PLUGINS",
     "PLUGIN_DISABLES",
     "PREFLIGHT_EXIT",
+    "RUN_FILE_TOLERANCE_SECONDS",
+    "CanaryBusyError",
     "CanaryRunner",
     "CapturedRun",
     "canary_argv",
     "canary_env",
+    "canary_lock",
+    "counted_run_ids",
     "refuse_flaky_options",
     "teamspace_argv",
 ]
 
 PREFLIGHT_EXIT: Final = 2
+# How far a run file's modification time and time stamps may lie outside the run's own window.
+RUN_FILE_TOLERANCE_SECONDS: Final = 2.0
+CANARY_LOCK_NAME: Final = ".phase4gate-canary.lock"
+CANARY_HOLDER_NAME: Final = ".phase4gate-canary.holder.json"
+LOCK_POLL_SECONDS: Final = 1.0
+LOCK_NOTE_EVERY_SECONDS: Final = 30.0
+_FOREIGN_HINT: Final = (
+    "the file is kept in the attempt folder; a run file counts only for the run that wrote it. "
+    "Look for a second gate or a leftover runner writing into the checkout's artifacts/"
+)
 FLAKY_PLUGINS: Final = ("rerunfailures", "flaky", "repeat", "flakefinder")
 PLUGIN_DISABLES: Final = tuple(arg for p in FLAKY_PLUGINS for arg in ("-p", f"no:{p}"))
 # Options of those plugins (and of pytest itself) that re-run or re-select failures.
@@ -186,8 +208,8 @@ class CapturedRun:
     disagreement: str | None
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class CanaryRunner:
@@ -206,6 +228,7 @@ class CanaryRunner:
         note: Callable[[str], None] = lambda _m: None,
         secrets: Sequence[str] = (),
         cli_version: str | None = None,
+        counted: Mapping[str, str] | None = None,
     ) -> None:
         if not checkout.is_dir():
             raise ConfigError(f"e2e checkout {checkout} is not a folder", field="canary.e2e_checkout")
@@ -219,6 +242,8 @@ class CanaryRunner:
         self._cli_version = cli_version
         self.env = canary_env(environ, config, cli_bin_dir)
         self.artifacts = checkout / config.canary.artifacts_dir
+        # run_id -> where it was counted (see counted_run_ids); each run adds its own.
+        self.counted: dict[str, str] = dict(counted or {})
 
     # ----------------------------------------------------------------- setup
 
@@ -288,17 +313,21 @@ class CanaryRunner:
     def run(self, k: int) -> CapturedRun:
         """Run the canary as run *k* and return it, read back through the validated model.
 
+        A run file counts only if this run wrote it: it changed during the run (what
+        the harness left before is recorded by sha256 first and never counts, even
+        copied to another name), was last modified inside the run's window, its time
+        stamps fall inside that window, and its ``run_id`` was never counted before.
+
         Raises:
             ProcessError: the runner's preflight failed (exit 2), it could not start, or it timed out
                 (the whole process group is ended; the log is kept).
-            InputError: no run file, or a malformed or inconsistent one (kept as evidence first).
+            InputError: no run file and no JUnit report; a malformed, stale or foreign run file; or a run
+                file saying pass from a runner that exited non-zero (inconsistent evidence). Kept first.
             EvidenceError: evidence could not be written.
         """
         from phase4gate.adapters.proc import run_process  # noqa: PLC0415
 
-        latest = self.artifacts / "latest.json"
-        before = latest.read_bytes() if latest.is_file() else None
-        before_runs = self._harness_runs()
+        before = self._snapshot()
         scratch = Path(tempfile.mkdtemp(prefix="phase4gate-canary-"))
         refs: list[EvidenceRef] = []
         try:
@@ -308,18 +337,18 @@ class CanaryRunner:
             if self.config.canary.mode == "pytest" and self._cli_version is None:
                 self._cli_version = self._version_line()
             self._note(f"run {k} of {self.total_runs}: starting {shlex.join(argv)}")
-            started = _now_iso()
+            spawned = _now()
             start = time.monotonic()
             result = run_process(
                 argv,
                 cwd=self.checkout,
-                env=self.env,
+                env=self._run_env(junit),
                 timeout=self.config.canary.timeout_seconds,
                 log_path=log,
                 on_line=self._on_line(k, start),
                 secrets=self._secrets,
             )
-            finished = _now_iso()
+            window = RunWindow(spawned, _now(), tolerance_seconds=RUN_FILE_TOLERANCE_SECONDS, label=f"run {k}")
             log_ref = self._keep(log, f"logs/run-{k}.log")
             refs.extend(r for r in (log_ref, self._keep(junit, f"logs/run-{k}.junit.xml")) if r)
             log_rel = log_ref.path if log_ref else "(no log)"
@@ -340,81 +369,272 @@ class CanaryRunner:
                     hint="the runner needs SPEC_KITTY_ENABLE_SAAS_SYNC=1, SPEC_KITTY_E2E_TRUSTED_RUNNER=1 "
                     "and spec-kitty on PATH",
                 )
-            data, source = self._collect(
-                k,
-                latest=latest,
-                before=before,
-                before_runs=before_runs,
-                junit=junit,
-                started=started,
-                finished=finished,
-                refs=refs,
-            )
+            data, source, problems = self._collect(k, before=before, junit=junit, window=window, refs=refs)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         run_file = f"{self.attempt}/runs/run-{k}.json"
-        run = parse_run_file(data, source=run_file, expected_scenarios=tuple(self.config.canary.scenarios))
+        try:
+            run = parse_run_file(
+                data, source=run_file, expected_scenarios=tuple(self.config.canary.scenarios), window=window
+            )
+        except InputError as exc:
+            raise InputError(run_file, [*problems, *exc.problems], hint=_FOREIGN_HINT if problems else None) from None
+        if problems:
+            raise InputError(run_file, problems, hint=_FOREIGN_HINT)
+        if run.run_id is not None:
+            self.counted[run.run_id] = run_file
+        if run.passed and result.returncode != 0:
+            raise InputError(
+                run_file,
+                [
+                    (
+                        f"$.outcome: inconsistent evidence: the runner exited {result.returncode} but its run file "
+                        "says 'pass'; a contradiction is never a pass"
+                    )
+                ],
+                hint=f"read the run's log ({self.attempt}/logs/run-{k}.log) to see why the runner failed",
+            )
         disagreement = None
-        if run.passed != (result.returncode == 0):
+        if not run.passed and result.returncode == 0:
             disagreement = (
-                f"run {k}: the runner exited {result.returncode} but its run file says {run.outcome.value!r}; "
-                "the run file is the verdict"
+                f"run {k}: the runner exited 0 but its run file says {run.outcome.value!r}; the run file is the verdict"
             )
         return CapturedRun(k, run, result, run_file, tuple(refs), source, disagreement)
 
-    def _harness_runs(self) -> dict[str, bytes]:
-        runs = self.artifacts / "runs"
-        return {p.name: p.read_bytes() for p in sorted(runs.glob("run-*.json")) if p.is_file()} if runs.is_dir() else {}
+    def _run_env(self, junit: Path) -> dict[str, str]:
+        """Return run k's environment: in script mode pytest is also asked for a JUnit report (the fallback)."""
+        env = dict(self.env)
+        if self.config.canary.mode == "script":
+            # A --junitxml on the harness's own pytest command line wins over this one; then there is no fallback.
+            env["PYTEST_ADDOPTS"] = " ".join(
+                [env.get("PYTEST_ADDOPTS", ""), shlex.quote(f"--junitxml={junit}")]
+            ).strip()
+        return env
 
-    def _collect(  # noqa: PLR0913 - one run's loose ends
-        self,
-        k: int,
-        *,
-        latest: Path,
-        before: bytes | None,
-        before_runs: dict[str, bytes],
-        junit: Path,
-        started: str,
-        finished: str,
-        refs: list[EvidenceRef],
-    ) -> tuple[object, str]:
-        """Copy this run's run file into the attempt folder at once; return it decoded and its source."""
-        fresh = latest.read_bytes() if latest.is_file() else None
-        if fresh is None or fresh == before:
-            # No new latest.json: a runs/run-N.json this run wrote (exactly one) is its run file.
-            changed = [b for name, b in self._harness_runs().items() if before_runs.get(name) != b]
-            if len(changed) == 1:
-                fresh, before = changed[0], None
-        if fresh is not None and fresh != before:
-            refs.append(self.store.write_bytes(f"{self.attempt}/runs/run-{k}.json", fresh))
+    def _snapshot(self) -> dict[str, str]:
+        """Return the sha256 of every run file the harness has left (``*.json`` and ``runs/*.json``), by name."""
+        out: dict[str, str] = {}
+        for pattern in ("*.json", "runs/*.json"):
+            for path in sorted(self.artifacts.glob(pattern)):
+                with contextlib.suppress(OSError):
+                    if path.is_file():
+                        out[path.relative_to(self.artifacts).as_posix()] = sha256_bytes(path.read_bytes())
+        return out
+
+    def _changed(self, before: Mapping[str, str]) -> tuple[Path, bytes] | None:
+        """Return the run file this run changed: ``latest.json``, else the one ``runs/run-N.json`` that changed."""
+        now = self._snapshot()
+        names = (
+            ["latest.json"] if now.get("latest.json", before.get("latest.json")) != before.get("latest.json") else []
+        )
+        if not names:
+            names = [n for n in now if n.startswith("runs/run-") and now[n] != before.get(n)]
+        if len(names) != 1:
+            return None
+        path = self.artifacts / names[0]
+        try:
+            return path, path.read_bytes()
+        except OSError:
+            return None
+
+    def _ownership(self, k: int, path: Path, raw: bytes, before: Mapping[str, str], window: RunWindow) -> list[str]:
+        """Return why the changed file *path* is not run *k*'s own (empty: it is)."""
+        problems: list[str] = []
+        name = path.relative_to(self.artifacts).as_posix()
+        digest = sha256_bytes(raw)
+        twins = sorted(n for n, d in before.items() if d == digest)
+        if twins:
+            problems.append(
+                f"$: {self.config.canary.artifacts_dir}/{name} is byte for byte the {twins[0]} that was there before "
+                f"run {k} started (sha256 {digest[:12]}...); a file left from an earlier run never counts"
+            )
+        try:
+            mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        except OSError as exc:
+            problems.append(f"$: {self.config.canary.artifacts_dir}/{name} vanished before it was checked ({exc})")
+        else:
+            why = window.problem(mtime)
+            if why is not None:
+                problems.append(
+                    f"$: {self.config.canary.artifacts_dir}/{name} was last modified at {mtime.isoformat()}, which "
+                    f"{why}; run {k} did not write it"
+                )
+        return problems
+
+    def _collect(
+        self, k: int, *, before: Mapping[str, str], junit: Path, window: RunWindow, refs: list[EvidenceRef]
+    ) -> tuple[object, str, list[str]]:
+        """Copy this run's run file into the attempt folder at once; return it decoded, its source, its problems."""
+        rel = f"{self.attempt}/runs/run-{k}.json"
+        changed = self._changed(before)
+        if changed is not None:
+            path, raw = changed
+            refs.append(self.store.write_bytes(rel, raw))
+            problems = self._ownership(k, path, raw, before, window)
             try:
-                data: object = json.loads(fresh)
+                data: object = json.loads(raw)
             except ValueError as exc:
-                raise InputError(f"{self.attempt}/runs/run-{k}.json", [f"$: not JSON ({exc})"]) from None
+                raise InputError(rel, [*problems, f"$: not JSON ({exc})"]) from None
             run_id = data.get("run_id") if isinstance(data, dict) else None
+            if isinstance(run_id, str) and run_id in self.counted:
+                problems.append(
+                    f"$.run_id: {run_id!r} was already counted ({self.counted[run_id]}); "
+                    "a run file counts once, for the run that wrote it"
+                )
             by_id = self.artifacts / f"{run_id}.json" if isinstance(run_id, str) else None
             if by_id is not None and _SAFE_NAME_RE.match(str(run_id)) and by_id.is_file():
                 # The same run id twice means the harness reused a run file; the run file itself is kept.
                 with contextlib.suppress(EvidenceError):
                     refs.append(self.store.copy_in(by_id, f"{self.attempt}/{run_id}.json"))
-            return data, "runner"
+            return data, "runner", problems
         if junit.is_file():
             from phase4gate.checks.canary import parse_junit, run_file_from_junit  # noqa: PLC0415
 
-            rel = f"{self.attempt}/logs/run-{k}.junit.xml"
-            cases = parse_junit(junit.read_text(encoding="utf-8", errors="replace"), source=rel)
+            if self._cli_version is None:
+                self._cli_version = self._version_line()
+            cases = parse_junit(
+                junit.read_text(encoding="utf-8", errors="replace"), source=f"{self.attempt}/logs/run-{k}.junit.xml"
+            )
             data = run_file_from_junit(
                 cases,
                 scenario_map=self.config.canary.scenario_map,
                 cli_version=self._cli_version,
                 run_id=f"{self.attempt}-run-{k}",
-                started_at=started,
-                finished_at=finished,
+                started_at=window.spawned_at.isoformat(),
+                finished_at=window.ended_at.isoformat(),
             )
-            refs.append(self.store.write_json(f"{self.attempt}/runs/run-{k}.json", data))
-            return data, "junit"
-        where = latest if fresh is None else f"{latest} (unchanged since before run {k})"
+            refs.append(self.store.write_json(rel, data))
+            return data, "junit", []
+        latest = self.artifacts / "latest.json"
+        where = f"{latest} (unchanged since before run {k})" if "latest.json" in before else str(latest)
         raise InputError(
-            str(where),
-            [f"run {k}: the runner wrote no run file and no JUnit XML; a run without a result is never a pass"],
+            where,
+            [
+                (
+                    f"run {k}: no run file and no JUnit report: the runner wrote no run file and pytest wrote no "
+                    "JUnit report; a run without a result is never a pass"
+                )
+            ],
         )
+
+
+def counted_run_ids(
+    evidence_root: Path, run_dir: Path, facts: Iterable[Mapping[str, FactValue]] = ()
+) -> dict[str, str]:
+    """Return every canary ``run_id`` the gate has counted before, with where it was counted.
+
+    Read from the run files kept in every attempt folder under *evidence_root*
+    (every gate run) and *run_dir*, and from ``run_ids`` facts in the journal
+    (*facts*).  Unreadable files are skipped: they count nothing.
+    """
+    found: dict[str, str] = {}
+    folders = {run_dir}
+    if evidence_root.is_dir():
+        folders.update(p for p in evidence_root.iterdir() if p.is_dir())
+    for folder in sorted(folders):
+        for kept in sorted(folder.glob("*-attempt*/runs/run-*.json")):
+            try:
+                data = json.loads(kept.read_bytes())
+            except (OSError, ValueError):
+                continue
+            run_id = data.get("run_id") if isinstance(data, dict) else None
+            if isinstance(run_id, str) and run_id:
+                found.setdefault(run_id, f"{folder.name}/{kept.relative_to(folder).as_posix()}")
+    for step_facts in facts:
+        for run_id in str(step_facts.get("run_ids") or "").split(","):
+            if run_id.strip():
+                found.setdefault(run_id.strip(), "the journal")
+    return found
+
+
+# ----------------------------------------------------------------- one canary per e2e checkout
+
+
+class CanaryBusyError(AdapterError):
+    """Another gate kept the e2e checkout's canary lock past this gate's wait bound: could not decide (3)."""
+
+
+def _holder(checkout: Path) -> str:
+    try:
+        info = json.loads((checkout / CANARY_HOLDER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "holder unknown"
+    if not isinstance(info, dict):
+        return "holder unknown"
+    return (
+        f"pid {info.get('pid', '?')} on {info.get('host', '?')}, run {info.get('run_id', '?')}, "
+        f"{info.get('wp', '?')}, since {info.get('since', '?')}"
+    )
+
+
+@contextlib.contextmanager
+def canary_lock(  # noqa: PLR0913 - the lock, who takes it, and the injected wait
+    checkout: Path,
+    *,
+    run_id: str,
+    wp: str,
+    wait_seconds: float,
+    note: Callable[[str], None] = lambda _m: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[None]:
+    """Hold the e2e checkout's canary lock: one canary (or Teamspace suite) at a time per checkout.
+
+    The checkout's ``artifacts/`` (and the plan's fixed Teamspace log paths) are
+    shared state, so a second gate waits, saying every half minute which pid holds
+    the lock, up to *wait_seconds*; it never reads another gate's files.  The lock
+    is ``<checkout>/.phase4gate-canary.lock`` (released by the kernel if the holder
+    dies); ``<checkout>/.phase4gate-canary.holder.json`` names the holder.
+
+    Raises:
+        CanaryBusyError: still held after *wait_seconds*, naming the holder.
+        EvidenceError: the lock file cannot be created in the checkout.
+    """
+    import filelock  # noqa: PLC0415 - only the canary steps need it
+
+    path = checkout / CANARY_LOCK_NAME
+    lock = filelock.FileLock(str(path), timeout=0)
+    started = clock()
+    noted: float | None = None
+    while True:
+        try:
+            lock.acquire(timeout=0)
+            break
+        except filelock.Timeout:
+            waited = clock() - started
+            if waited >= wait_seconds:
+                raise CanaryBusyError(
+                    f"the e2e checkout {checkout} is running another gate's canary ({_holder(checkout)}); "
+                    f"waited {waited:.0f}s of at most {wait_seconds:g}s. Its artifacts/ are shared: two canaries "
+                    "never run there at once",
+                    hint="let the other gate finish (or end it), then re-run this one with --resume",
+                ) from None
+            if noted is None or waited - noted >= LOCK_NOTE_EVERY_SECONDS:
+                noted = waited
+                note(
+                    f"waiting for the e2e checkout {checkout}: held by {_holder(checkout)}; "
+                    f"waited {int(waited) // 60:02d}:{int(waited) % 60:02d} of at most {wait_seconds:g}s"
+                )
+            sleep(LOCK_POLL_SECONDS)
+        except OSError as exc:
+            msg = f"cannot create the canary lock {path}: {exc.strerror or exc}"
+            raise EvidenceError(msg, path=str(path)) from None
+    holder = checkout / CANARY_HOLDER_NAME
+    try:
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "run_id": run_id,
+            "wp": wp,
+            "since": _now().isoformat(),
+        }
+        tmp = holder.with_name(f"{holder.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
+            tmp.replace(holder)
+        yield
+    finally:
+        # The holder file goes first, so it never names a gate that no longer holds the lock.
+        with contextlib.suppress(OSError):
+            holder.unlink()
+        lock.release()

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import enum
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from attrs import frozen
 from packaging.version import InvalidVersion, Version
 
+from phase4gate.checks.junit_report import JUnitCase, parse_junit_report
 from phase4gate.config import SignatureConfig
-from phase4gate.errors import InputError
 from phase4gate.models import CanaryRunResult, Outcome, ScenarioStatus
 
 __all__ = [
@@ -318,70 +317,13 @@ def check_protocol(verdicts: Sequence[RunVerdict], *, required_runs: int = 4, sc
 # --------------------------------------------------------------------------- JUnit XML
 
 
-@frozen
-class JUnitCase:
-    """One ``<testcase>`` of a JUnit XML report."""
-
-    classname: str
-    name: str
-    status: ScenarioStatus
-    message: str = ""
-    text: str = ""
-    time: float = 0.0
-    file: str = ""
-
-    @property
-    def test_id(self) -> str:
-        """``classname::name`` plus the file, for matching scenario ids."""
-        return f"{self.file} {self.classname}::{self.name}"
-
-
 def parse_junit(xml_text: str, *, source: str) -> tuple[JUnitCase, ...]:
-    """Parse a JUnit XML report written by pytest into its test cases.
+    """Parse a JUnit XML report written by pytest into its test cases (see :mod:`.junit_report`).
 
     Raises:
-        InputError: not XML, or no ``testsuite`` root.
+        InputError: empty, not well-formed XML, or no ``testsuite`` root; naming *source* and the position.
     """
-    try:
-        # The report was written by a pytest this gate started; ElementTree does not
-        # resolve external entities.
-        root = ET.fromstring(xml_text)  # noqa: S314
-    except ET.ParseError as exc:
-        raise InputError(source, [f"not valid JUnit XML: {exc}"]) from None
-    if root.tag not in {"testsuite", "testsuites"}:
-        raise InputError(source, [f"root element is <{root.tag}>, expected <testsuite> or <testsuites>"])
-    cases: list[JUnitCase] = []
-    for case in root.iter("testcase"):
-        status = ScenarioStatus.PASS
-        message = ""
-        text = ""
-        for tag, st in (
-            ("failure", ScenarioStatus.FAIL),
-            ("error", ScenarioStatus.ERROR),
-            ("skipped", ScenarioStatus.SKIPPED),
-        ):
-            node = case.find(tag)
-            if node is not None:
-                status = st
-                message = node.get("message", "")
-                text = node.text or ""
-                break
-        try:
-            seconds = float(case.get("time", "0") or 0)
-        except ValueError:
-            seconds = 0.0
-        cases.append(
-            JUnitCase(
-                classname=case.get("classname", ""),
-                name=case.get("name", ""),
-                status=status,
-                message=message,
-                text=text,
-                time=seconds,
-                file=case.get("file", ""),
-            )
-        )
-    return tuple(cases)
+    return parse_junit_report(xml_text, source=source)
 
 
 def scenario_for_case(case: JUnitCase, scenario_map: Mapping[str, int]) -> int | None:

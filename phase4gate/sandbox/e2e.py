@@ -34,8 +34,8 @@ A Teamspace test also fails with ``HTTP 503 from /health/ready/`` when the SaaS 
 Health reads, for a scenario that redeploys the SaaS mid-gate with
 ``SaaSEmulator.schedule_redeploy``: one script-mode canary run sends exactly five
 ``GET /health/`` (one per scenario, one by the run-file writer; four in pytest mode), and
-the gate sends one more after each run (User-Agent ``phase4gate/...``), which is the read
-that detects the redeploy.
+the gate sends one before run 1 and one more after each run (User-Agent ``phase4gate/...``),
+the reads that detect the redeploy.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ Each run goes into an attempt folder reserved with
 WP05: ``<rc short>-attempt<N>``, N counted per RC across gate runs): ``runs/run-k.json``
 (copied the moment run k ends, pass or fail), ``<run_id>.json``, ``logs/run-k.log`` and
 the JUnit XML, ``latest.json`` (the last run) and ``MANIFEST.sha256`` (sealed at the end,
-whatever happened).  After every run ``/health/`` is read again and compared with WP03's
-``git_sha``/``build_timestamp``.
+whatever happened).  Before run 1 and after every run ``/health/`` is read again and compared
+with WP03's ``git_sha``/``build_timestamp``.  The e2e checkout is held with
+:func:`~phase4gate.adapters.runner.canary_lock` for the whole protocol: a second gate waits.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from phase4gate.models import EvidenceRef, FactValue, StepOutcome, StopKind
 if TYPE_CHECKING:
     from phase4gate.adapters.http import ReadOnlyClient
     from phase4gate.adapters.runner import CapturedRun
+    from phase4gate.config import GateConfig
     from phase4gate.gate import StepContext
 
 __all__ = [
     "REDEPLOY_CONDITION",
     "RUN_CONDITION",
     "SCENARIO_CONDITION",
+    "canary_lock_wait",
     "e2e_checkout",
     "reopen_blockers",
     "run",
@@ -154,11 +157,9 @@ def run_protocol(ctx: StepContext, *, runs: int, attempt_tag_suffix: str, condit
         InputError: a missing, malformed or inconsistent run file (kept and sealed).
         ConfigError: no e2e checkout configured, or a command asking for reruns.
     """
-    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
-    from phase4gate.adapters.runner import CanaryRunner, canary_argv, canary_env  # noqa: PLC0415
-    from phase4gate.adapters.store import reserve_attempt  # noqa: PLC0415
+    from phase4gate.adapters.runner import canary_argv, canary_env, canary_lock  # noqa: PLC0415
 
-    rc_version = str(ctx.fact("WP02", "rc_version"))
+    ctx.fact("WP02", "rc_version")
     rc_short = str(ctx.fact("WP02", "rc_short"))
     tag = f"{rc_short}{attempt_tag_suffix}"
     if ctx.dry_run:
@@ -170,6 +171,38 @@ def run_protocol(ctx: StepContext, *, runs: int, attempt_tag_suffix: str, condit
     # Refuse a rerun-asking command line before anything is reserved or run.
     canary_argv(ctx.config, junit_path=Path("run.junit.xml"))
     canary_env(ctx.environ, ctx.config, cli_bin_dir)
+    with canary_lock(checkout, run_id=ctx.run_id, wp=ctx.wp, wait_seconds=canary_lock_wait(ctx.config), note=ctx.note):
+        return _run_locked(ctx, runs=runs, tag=tag, checkout=checkout, cli_bin_dir=cli_bin_dir, condition=condition)
+
+
+def canary_lock_wait(config: GateConfig) -> float:
+    """Return how long a gate waits for another gate's canary in the same e2e checkout.
+
+    The longest a gate configured like this one holds the checkout: the setup and
+    every canary run, or every Teamspace run, each bounded by its timeout.
+    """
+    canary, ts = config.canary, config.teamspace
+    return max(canary.timeout_seconds * (canary.runs + 1), ts.timeout_seconds * ts.runs)
+
+
+def _run_locked(  # noqa: PLR0913 - run_protocol's context, once the checkout is this gate's
+    ctx: StepContext, *, runs: int, tag: str, checkout: Path, cli_bin_dir: str, condition: str
+) -> StepOutcome:
+    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
+    from phase4gate.adapters.runner import CanaryRunner, counted_run_ids  # noqa: PLC0415
+    from phase4gate.adapters.store import reserve_attempt  # noqa: PLC0415
+
+    rc_version = str(ctx.fact("WP02", "rc_version"))
+    # The SaaS may have been redeployed since WP03 (or while this gate waited for the checkout).
+    with contextlib.closing(ReadOnlyClient.from_config(ctx.config.saas)) as first:
+        redeployed = _saas_change(ctx, first)
+    if redeployed is not None:
+        return StepOutcome.stopped(
+            StopKind.WAITING,
+            REDEPLOY_CONDITION,
+            f"{redeployed} (seen before run 1 of {runs}); SaaS redeployed during the gate; re-run from WP03. "
+            "No canary run was started",
+        )
     attempt = reserve_attempt(ctx.evidence_root, ctx.store.root, tag)
     ctx.note(f"attempt folder {attempt}")
     runner = CanaryRunner(
@@ -182,6 +215,7 @@ def run_protocol(ctx: StepContext, *, runs: int, attempt_tag_suffix: str, condit
         total_runs=runs,
         note=ctx.note,
         secrets=tuple(s for s in (ctx.token,) if s),
+        counted=counted_run_ids(ctx.evidence_root, ctx.store.root, (r.facts for r in ctx.results.values())),
     )
     health = ReadOnlyClient.from_config(ctx.config.saas)
     captured: list[CapturedRun] = []
@@ -232,6 +266,7 @@ def _judge(  # noqa: PLR0913, PLR0917 - the protocol's whole result, split out o
     evidence = tuple(refs)
     run_files = [c.run_file for c in captured]
     facts: dict[str, FactValue] = {"attempt_dir": attempt, "run_files": ",".join(run_files)}
+    facts["run_ids"] = ",".join(c.run.run_id for c in captured if c.run.run_id)
     disagreements = [c.disagreement for c in captured if c.disagreement]
     if disagreements:
         facts["exit_code_disagreement"] = "; ".join(disagreements)

@@ -12,6 +12,7 @@ into the evidence (``wp07/<k>/teamspace-run-{n}.log``) the moment the run ends.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
 import tempfile
@@ -21,9 +22,10 @@ from typing import TYPE_CHECKING, Final
 from phase4gate.checks.canary import check_teamspace_run, parse_junit, triage_teamspace_log
 from phase4gate.errors import ProcessError
 from phase4gate.models import EvidenceRef, StepOutcome, StopKind
-from phase4gate.steps.wp04 import e2e_checkout
+from phase4gate.steps.wp04 import REDEPLOY_CONDITION, _saas_change, canary_lock_wait, e2e_checkout
 
 if TYPE_CHECKING:
+    from phase4gate.adapters.http import ReadOnlyClient
     from phase4gate.gate import StepContext
 
 __all__ = ["CONDITION", "run"]
@@ -34,12 +36,15 @@ CONDITION: Final = "any Teamspace run fails"
 def run(ctx: StepContext) -> StepOutcome:
     """WP07: run the three Teamspace MVP files ``teamspace.runs`` (4) times; every run must pass.
 
+    The SaaS is read before run 1 and after every run: a redeploy since WP03 is a
+    waiting stop.  One canary or Teamspace suite at a time per e2e checkout.
+
     Raises:
         ProcessError: a run could not start, timed out, or wrote no JUnit report (log kept).
         ConfigError: no e2e checkout configured, or a command asking for reruns.
     """
-    from phase4gate.adapters.proc import run_process  # noqa: PLC0415
-    from phase4gate.adapters.runner import canary_env, teamspace_argv  # noqa: PLC0415
+    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
+    from phase4gate.adapters.runner import canary_env, canary_lock, teamspace_argv  # noqa: PLC0415
 
     ts = ctx.config.teamspace
     checkout = e2e_checkout(ctx)
@@ -49,8 +54,36 @@ def run(ctx: StepContext) -> StepOutcome:
         ctx.note(msg)
         return StepOutcome.passed(msg)
     env = canary_env(ctx.environ, ctx.config, str(ctx.fact("WP02", "cli_bin_dir")))
+    ctx.fact("WP03", "saas_git_sha")
+    with (
+        canary_lock(checkout, run_id=ctx.run_id, wp=ctx.wp, wait_seconds=canary_lock_wait(ctx.config), note=ctx.note),
+        contextlib.closing(ReadOnlyClient.from_config(ctx.config.saas)) as health,
+    ):
+        return _run_locked(ctx, checkout, env, health)
+
+
+def _redeployed(changed: str, seen: str, passed: int, refs: list[EvidenceRef], logs: list[str]) -> StepOutcome:
+    """Return the waiting stop for a SaaS redeploy seen before or between Teamspace runs."""
+    kept = f"logs kept: {', '.join(logs)}" if logs else "no Teamspace run was started"
+    return StepOutcome.stopped(
+        StopKind.WAITING,
+        REDEPLOY_CONDITION,
+        f"{changed} ({seen}); SaaS redeployed during the gate; re-run from WP03; {kept}",
+        facts={"teamspace_runs_passed": passed, "teamspace_logs": ",".join(logs)},
+        evidence=tuple(refs),
+    )
+
+
+def _run_locked(ctx: StepContext, checkout: Path, env: dict[str, str], health: ReadOnlyClient) -> StepOutcome:
+    from phase4gate.adapters.proc import run_process  # noqa: PLC0415
+    from phase4gate.adapters.runner import teamspace_argv  # noqa: PLC0415
+
+    ts = ctx.config.teamspace
     refs: list[EvidenceRef] = []
     logs: list[str] = []
+    changed = _saas_change(ctx, health)
+    if changed is not None:
+        return _redeployed(changed, f"seen before Teamspace run 1 of {ts.runs}", 0, refs, logs)
     for n in range(1, ts.runs + 1):
         log_path = Path(ts.log_path.format(n=n))
         # The plan's log name is fixed: an older gate's log there is not this run's.
@@ -88,6 +121,11 @@ def run(ctx: StepContext) -> StepOutcome:
         cases = parse_junit(junit_text, source=ctx.evidence_path(f"teamspace-run-{n}.junit.xml"))
         verdict = check_teamspace_run(cases, run_number=n, files=ts.files, returncode=result.returncode)
         ctx.note(f"Teamspace run {n} of {ts.runs}: {'pass' if verdict.passed else 'FAIL'} ({verdict.tests} tests)")
+        changed = _saas_change(ctx, health)
+        if changed is not None:
+            return _redeployed(
+                changed, f"seen after Teamspace run {n} of {ts.runs}", n - 1 + verdict.passed, refs, logs
+            )
         if not verdict.passed:
             log_text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
             triage = triage_teamspace_log(log_text + "\n" + "\n".join(verdict.problems))

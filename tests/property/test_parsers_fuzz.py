@@ -1,12 +1,16 @@
 """Fuzz every parser of outside data: always a value or a clear error, never a crash.
 
 Outside data: run files (both spellings), index pages, SaaS bodies, GitHub timelines,
-JUnit XML, changed source files, and `spec-kitty --version` output.
+JUnit XML, changed source files, and `spec-kitty --version` output.  A clear error
+names the file (or URL) and the position in it: ``$.path`` for JSON, ``line L,
+column C`` for XML.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from typing import Any
 
 from hypothesis import given
@@ -15,10 +19,10 @@ from hypothesis import strategies as st
 from phase4gate.adapters.github import closers_from_timeline
 from phase4gate.adapters.index import parse_html_page, parse_json_page
 from phase4gate.checks.canary import parse_junit
-from phase4gate.checks.fix_substance import FileChange, classify_file
+from phase4gate.checks.fix_substance import FileChange, FileKind, classify_file
 from phase4gate.checks.health import judge_preflight
-from phase4gate.errors import InputError, PackageIndexError, Phase4GateError
-from phase4gate.models import parse_cli_version, parse_run_file
+from phase4gate.errors import InputError, PackageIndexError
+from phase4gate.models import Closer, parse_cli_version, parse_run_file
 from tests.strategies import harness_run_files
 
 json_values = st.recursive(
@@ -52,7 +56,9 @@ def test_run_file_parser_never_crashes(data: Any) -> None:
         run = parse_run_file(data, source="runs/run-1.json", file_run_number=1)
     except InputError as exc:
         assert exc.problems
-        assert str(exc).startswith("runs/run-1.json: ")
+        # Every problem line names the file and a JSON path into it.
+        assert all(line.startswith("runs/run-1.json: $") for line in str(exc).splitlines())
+        assert all(p.startswith("$") for p in exc.problems)
     else:
         assert run.passed == all(s.status.value == "pass" for s in run.scenarios)
 
@@ -68,17 +74,23 @@ def test_mutated_harness_file(data: dict[str, Any], key: str, value: Any) -> Non
     try:
         parse_run_file(data, source="latest.json")
     except InputError as exc:
-        assert any(p.startswith("$") for p in exc.problems)
+        assert exc.problems
+        assert all(line.startswith("latest.json: $") for line in str(exc).splitlines())
+        # The replaced field is the one named (or the invariant it broke, via $.outcome / $.scenarios).
+        assert any(p.startswith((f"$.{key}", "$.outcome", "$.scenarios", "$:")) for p in exc.problems)
 
 
 @given(body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())))
 def test_index_pages_never_crash(body: bytes) -> None:
     """A PEP 691 page that is not one is a PackageIndexError; a PEP 503 page never raises."""
+    url = "http://127.0.0.1:1/simple/spec-kitty-cli/"
     try:
-        parse_json_page(body, "http://127.0.0.1:1/simple/spec-kitty-cli/")
+        parse_json_page(body, url)
     except PackageIndexError as exc:
-        assert "spec-kitty-cli" in str(exc) or str(exc)
-    parse_html_page(body, "http://127.0.0.1:1/simple/spec-kitty-cli/")
+        assert url in str(exc)  # the page is named
+        assert exc.url == url
+    for dist in parse_html_page(body, url):
+        assert dist.url.startswith("http://127.0.0.1:1/")
 
 
 @given(
@@ -103,11 +115,11 @@ def test_saas_bodies_give_a_verdict(health_status: int, health: Any, ready_statu
     ),
 )
 def test_github_timeline_never_crashes(timeline: list[Any], pulls: dict[str, Any]) -> None:
-    """A timeline of any shape yields closers or a GitHubError, never a TypeError."""
-    try:
-        closers_from_timeline("Priivacy-ai/spec-kitty", [t for t in timeline if isinstance(t, dict)], pulls)
-    except Phase4GateError as exc:
-        assert str(exc)
+    """A timeline of any shape yields closers (never a TypeError), each found one of the three ways, once."""
+    closers = closers_from_timeline("Priivacy-ai/spec-kitty", [t for t in timeline if isinstance(t, dict)], pulls)
+    assert all(isinstance(c, Closer) for c in closers)
+    assert {c.how for c in closers} <= {"closed-event", "cross-referenced-pr", "referenced-commit"}
+    assert len(set(closers)) == len(closers)
 
 
 @given(
@@ -121,18 +133,41 @@ def test_github_timeline_never_crashes(timeline: list[Any], pulls: dict[str, Any
     )
 )
 def test_junit_never_crashes(text: str) -> None:
-    """JUnit XML of any shape is cases or an InputError naming the file."""
+    """JUnit XML of any shape is cases or an InputError naming the file and the line (and column) in it."""
     try:
         parse_junit(text, source="run-1.junit.xml")
     except InputError as exc:
-        assert "run-1.junit.xml" in str(exc)
+        (problem,) = exc.problems
+        assert re.match(r"line [0-9]+(, column [0-9]+)?: not valid JUnit XML|line 1: root element is <", problem)
+        assert str(exc) == f"run-1.junit.xml: {problem}"
 
 
 @given(before=st.text(max_size=120), after=st.text(max_size=120), name=st.sampled_from(["a.py", "README.md", "x.toml"]))
 def test_classification_never_crashes(before: str, after: str, name: str) -> None:
-    """Any pair of file sides is classified; unparseable Python says so instead of raising."""
+    """Any pair of file sides is classified; unparseable Python says so (naming the file) instead of raising."""
     report = classify_file(FileChange(name, before, after))
-    assert report.kind
+    assert isinstance(report.kind, FileKind)
+    assert report.path == name
+    if report.kind is FileKind.UNPARSEABLE:
+        assert report.error is not None
+        assert report.error.startswith(f"{name}: does not parse")
+        # A SyntaxError has a line; ast's null-byte ValueError carries none (fix_substance reports it as is).
+        assert re.search(r"line [0-9]+|cannot contain null bytes", report.error)
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+@given(before=st.text(max_size=80), after=st.text(max_size=80))
+def test_python_that_parses_is_never_called_unparseable(before: str, after: str) -> None:
+    """A .py change whose two sides both parse is classified; one whose side does not is 'unparseable'."""
+    report = classify_file(FileChange("a.py", before, after))
+    assert (report.kind is FileKind.UNPARSEABLE) == (not (_parses(before) and _parses(after)))
 
 
 @given(text=st.text(max_size=300))

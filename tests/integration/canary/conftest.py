@@ -68,20 +68,27 @@ class CanaryWorld:
         """The gate's environment: PATH and the emulator's write token."""
         return {"PATH": os.environ["PATH"], "HOME": str(self.tmp), "GITHUB_TOKEN": self.github.token}
 
+    def prior_facts(self) -> dict[str, dict[str, Any]]:
+        """The facts WP02 and WP03 record that WP04+ read (the SaaS as it is now)."""
+        health = self.saas.health_body()
+        return {
+            "WP02": {
+                "rc_version": RC_VERSION,
+                "rc_tag": f"v{RC_VERSION}",
+                "rc_short": "rc16",
+                "cli_bin_dir": str(self.cli_bin),
+            },
+            "WP03": {
+                "saas_git_sha": health["git_sha"],
+                "saas_build_timestamp": health["build_timestamp"],
+                "events_version": health["spec_kitty_events"],
+            },
+        }
+
     def prior_steps(self) -> dict[str, Callable[[Any], StepOutcome]]:
         """WP01-WP03 as they would have passed, with the facts WP04+ read (other helpers' WPs)."""
-        health = self.saas.health_body()
-        facts02 = {
-            "rc_version": RC_VERSION,
-            "rc_tag": f"v{RC_VERSION}",
-            "rc_short": "rc16",
-            "cli_bin_dir": str(self.cli_bin),
-        }
-        facts03 = {
-            "saas_git_sha": health["git_sha"],
-            "saas_build_timestamp": health["build_timestamp"],
-            "events_version": health["spec_kitty_events"],
-        }
+        facts = self.prior_facts()
+        facts02, facts03 = facts["WP02"], facts["WP03"]
         return {
             "WP01": lambda _ctx: StepOutcome.passed("blockers closed", facts={"blockers": "1141,1182"}),
             "WP02": lambda _ctx: StepOutcome.passed("rc16 installed", facts=facts02),

@@ -47,7 +47,8 @@ def _processes_mentioning(text: str) -> list[int]:
 
 def test_saas_redeploy_between_runs_stops_waiting(tmp_path: Path) -> None:
     """The SaaS redeploys between WP05's runs 2 and 3: stop (waiting) after run 2, runs 1-2 kept."""
-    with make_world(tmp_path, RedeployOnGateRead(2)) as world:
+    # The gate's reads: one before run 1, then one after each run; the third is the one after run 2.
+    with make_world(tmp_path, RedeployOnGateRead(3)) as world:
         steps = {"WP04": lambda _ctx: StepOutcome.passed("single run passed")}
         gate, report = world.gate("WP05", steps=steps)
     wp05 = report.step("WP05")

@@ -118,15 +118,17 @@ def test_progress_names_run_scenario_and_elapsed(world: CanaryWorld) -> None:
         assert any(ln.endswith(f"run {k} of 4: pass (rc16-attempt1/runs/run-{k}.json)") for ln in lines)
 
 
-def test_exit_code_disagreeing_with_the_run_file_is_reported(world: CanaryWorld) -> None:
-    """The runner exits 1 while its run file says pass: the file is the verdict, the disagreement is reported."""
+def test_exit_code_disagreeing_with_the_run_file_is_inconsistent_evidence(world: CanaryWorld) -> None:
+    """The runner exits 1 while its run file says pass: a failed stop (inconsistent evidence), never a pass."""
     command = ("sh", "-c", "scripts/run-sync-identity-boundary-canary.sh --single --yes; exit 1")
-    _, report = world.gate("WP04", world.config(command=command))
+    gate, report = world.gate("WP04", world.config(command=command))
     wp04 = report.step("WP04")
     assert wp04 is not None
-    assert wp04.status is StepStatus.PASSED, wp04.reason
+    assert (wp04.status, wp04.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), wp04.reason
+    assert "rc16-single-attempt1/runs/run-1.json: $.outcome: inconsistent evidence" in wp04.reason
     assert "the runner exited 1 but its run file says 'pass'" in wp04.reason
-    assert "the run file is the verdict" in str(wp04.facts["exit_code_disagreement"])
+    assert report.exit_code == 1
+    assert (gate.run_dir / "rc16-single-attempt1" / "runs" / "run-1.json").is_file()
 
 
 def test_runner_script_four_run_protocol_stops_at_first_failure(world: CanaryWorld) -> None:
