@@ -490,6 +490,9 @@ class Gate:
                 redact(f"internal error: {type(exc).__name__}: {exc}"),
                 facts={"error": type(exc).__name__, "exit_code": 70},
             )
+        from phase4gate.textcap import cap_outcome  # noqa: PLC0415 - bounded reasons (issue 20, case 8)
+
+        outcome = cap_outcome(outcome, lambda text: self.store.write_text(ctx.evidence_path("reason.txt"), text))
         result = StepResult.from_outcome(wp, outcome, started, max(self._clock(), started), dry_run=self.dry_run)
         self._journal({"event": "wp-result", "wp": wp, "result": result, "time": result.finished_at})
         self.progress.done(wp, f"{result.status.value}" + (f" ({result.stop_kind.value})" if result.stop_kind else ""))
