@@ -224,7 +224,28 @@ _QUEUE_SIDE_EFFECT: Final = _with_logger(_QUEUE).replace(
     "                self._rows[i] = event\n",
 )
 
+# The counter appears with the first replacement, made by queue_event (the focus) itself; stats (outside the
+# focus) reads it.  Without the fix the tests fail only on the missing attribute or report key, whether the
+# tree without the fix reverts queue_event alone (#1141's focus symbols) or the whole file (no focus).
 _QUEUE_MISSING_NAME: Final = (
+    _QUEUE.replace(
+        "        self._rows: list[dict[str, str]] = []\n",
+        "        self._rows: list[dict[str, str]] = []\n        # replaced_count appears with the first replacement.\n",
+    )
+    .replace(
+        "                self._rows[i] = event\n",
+        "                self._rows[i] = event\n"
+        '                self.replaced_count = getattr(self, "replaced_count", 0) + 1\n',
+    )
+    .replace(
+        'return {"pending": len(self._rows)}', 'return {"pending": len(self._rows), "replaced": self.replaced_count}'
+    )
+)
+
+# The earlier shape of the missing-name fixture: the counter is created in __init__, outside #1141's focus
+# symbols.  With those symbols only queue_event is reverted, the counter stays 0 and the tests fail on their
+# assertions: the proof comes from queue_event's own change (issue 20: this verdict moved to substantive).
+_QUEUE_MISSING_NAME_OUTSIDE_FOCUS: Final = (
     _QUEUE.replace(
         "        self._rows: list[dict[str, str]] = []\n",
         "        self._rows: list[dict[str, str]] = []\n        self.replaced_count = 0\n",
@@ -674,6 +695,11 @@ def test_peek_returns_oldest_pending_row():
 """,
     },
     "Peek returns the oldest row; breadcrumb in queue_event (#1143)\n\nCloses #1142, #1141",
+)
+
+CLI_VARIANTS["missing-name-outside-focus"] = (
+    {_Q: _QUEUE_MISSING_NAME_OUTSIDE_FOCUS, "tests/sync/test_queue_counts.py": _TEST_MISSING_NAME},
+    "Count replaced queue rows\n\nCloses #1141",
 )
 
 # Issue 20, case 9a: a squash where queue_event (#1141's focus symbol) changes behaviour with no test of its

@@ -44,21 +44,36 @@ def test_9a_a_files_only_focus_still_reverts_the_whole_file(audit_world: AuditWo
     assert runs(result) == [("test_peek_returns_the_oldest_pending_row", TestOutcome.PASSED, TestOutcome.FAILED)]
 
 
-def test_9a_moved_verdict_missing_name_with_1141_s_focus(audit_world: AuditWorld, tmp_path: Path) -> None:
+def test_9a_moved_verdict_counter_created_outside_the_focus(audit_world: AuditWorld, tmp_path: Path) -> None:
     """Moved verdict: with #1141's focus symbols only queue_event's counting is reverted; the counter stays 0.
 
     ``__init__`` and ``stats`` (outside the focus) keep the new attribute and key, so the tests fail on their
     assertions, not on a missing name: the proof comes from queue_event's own change.  Judged as a whole
-    commit (no focus, as the demo's #1182) the same commit is still ``proof-only-missing-name``.
+    commit (no focus) the same commit is still ``proof-only-missing-name``.
     """
-    result = audit(audit_world, "missing-name", tmp_path)
+    result = audit(audit_world, "missing-name-outside-focus", tmp_path)
     assert result.verdict is Verdict.SUBSTANTIVE
     assert result.proof is not None
     assert [(t.without_fix, t.failure_class) for t in result.proof.tests] == [
         (TestOutcome.FAILED, "AssertionError"),
         (TestOutcome.FAILED, "AssertionError"),
     ]
-    assert audit(audit_world, "missing-name", tmp_path / "whole", Focus()).verdict is Verdict.PROOF_ONLY_MISSING_NAME
+    whole = audit(audit_world, "missing-name-outside-focus", tmp_path / "whole", Focus())
+    assert whole.verdict is Verdict.PROOF_ONLY_MISSING_NAME
+
+
+def test_9a_a_name_missing_elsewhere_does_not_prove(audit_world: AuditWorld, tmp_path: Path) -> None:
+    """queue_event (focus) creates the counter, stats (kept as at the fix) reads it: without the fix stats fails
+    only because a name the fix added is missing there, and that does not count."""
+    result = audit(audit_world, "missing-name", tmp_path)
+    assert result.classification.restore_symbols == (f"{Q}:OfflineQueue.queue_event",)
+    assert result.verdict is Verdict.PROOF_ONLY_MISSING_NAME
+    assert result.proof is not None
+    assert [(t.without_fix, t.failure_class) for t in result.proof.tests] == [
+        (TestOutcome.FAILED, "AttributeError"),
+        (TestOutcome.FAILED, "AttributeError"),
+    ]
+    assert "replaced_count" in result.reason
 
 
 def test_9b_a_failure_that_reads_only_captured_logs_never_proves(audit_world: AuditWorld, tmp_path: Path) -> None:

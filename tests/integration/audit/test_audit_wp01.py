@@ -97,11 +97,11 @@ def test_open_blocker_waits(run_wp01: RunWp01, audit_world: AuditWorld) -> None:
 
 
 def test_unproven_fix_stops_with_its_verdict(run_wp01: RunWp01, audit_world: AuditWorld) -> None:
-    """A fix whose tests only fail on a new name stops WP01 with that verdict (#1182: no focus, the whole commit)."""
+    """A fix whose tests only fail on a new name stops WP01 with that verdict."""
     commits = audit_world.cli.commits
-    step, _, _ = run_wp01({1141: commits["substantive"], 1182: commits["missing-name"]})
+    step, _, _ = run_wp01({1141: commits["missing-name"], 1182: commits["substantive"]})
     assert step.stop_condition == CONDITION_NOT_SUBSTANTIVE
-    assert step.facts["blocker_1182_verdict"] == "proof-only-missing-name"
+    assert step.facts["blocker_1141_verdict"] == "proof-only-missing-name"
 
 
 def test_missing_checkout_cannot_decide(run_wp01: RunWp01, audit_world: AuditWorld) -> None:
