@@ -90,8 +90,9 @@ DESELECTING_OPTIONS: Final = frozenset({"-m", "-k", "--deselect", "--ignore", "-
 _TAKES_VALUE: Final = frozenset({"-m", "-k", "--deselect", "--ignore", "--ignore-glob"})
 _TEST_EXTRAS: Final = ("test", "tests", "testing")
 _READY: Final = ".phase4gate-ready"
-# Bumped when what a cached environment holds changes (v2: dependencies only, never the project).
-_ENV_LAYOUT: Final = b"phase4gate-env-v2\0"
+_PROJECT: Final = ".phase4gate-project"  # how each tree installs the project over this environment
+# Bumped when what a cached environment holds changes (v3: dependencies only, and how trees install the project).
+_ENV_LAYOUT: Final = b"phase4gate-env-v3\0"
 _PROBE_MODULE: Final = "phase4gate_proof_probe"
 # Loaded into the project's pytest with -p: records where each failure was raised (stdlib only).
 _PROBE_SOURCE: Final = """\
@@ -141,6 +142,8 @@ class TestEnv:
     how: str  # "uv-sync", "pip", "install-command"
     log_path: Path
     reused: bool
+    # How each worktree installs the project over it: "editable", "wheel" or None (source on PYTHONPATH).
+    project: str | None = None
 
     __test__ = False
 
@@ -232,9 +235,10 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
     """Build (or reuse) the test environment for *checkout*; return its interpreter.
 
     ``uv.lock`` present: ``uv sync --frozen --no-install-project`` with the
-    project's ``test`` extra or dependency group (the project itself is put on
-    ``PYTHONPATH`` from each worktree).  No lock: ``uv venv`` then
-    ``uv pip install -e .[test]``.  ``install_command`` (from ``audit.install_command``)
+    project's ``test`` extra or dependency group (each worktree then installs
+    the project itself, :func:`install_project`).  No lock: ``uv venv`` then
+    ``uv pip install -e .[test]``, and the project is uninstalled again so the
+    shared environment holds only its dependencies.  ``install_command`` (from ``audit.install_command``)
     replaces the install step; ``{python}`` and ``{env}`` in it are the new
     environment's interpreter and folder.  Installers see certificates, proxies
     and uv/pip settings from the environment, never a variable that looks secret.
@@ -250,7 +254,8 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
         if (env_dir / _READY).is_file() and python.exists():
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(f"reused test environment {env_dir} ({how}, key {key[:16]})\n", encoding="utf-8")
-            return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=True)
+            kept = (env_dir / _PROJECT).read_text(encoding="utf-8").strip() if (env_dir / _PROJECT).is_file() else ""
+            return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=True, project=kept or None)
         shutil.rmtree(env_dir, ignore_errors=True)
         base_env = _installer_env({"VIRTUAL_ENV": str(env_dir)})
         timeout = settings.timeout_seconds
@@ -285,12 +290,35 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
                 f"the test environment {env_dir} has no interpreter after building", hint=f"see {log_path}"
             )
         name = _project_name(checkout)
-        if how != "uv-sync" and name:
-            # The shared environment holds dependencies only: each worktree installs the project itself.
-            argv = (settings.uv, "pip", "uninstall", "--python", str(python), name)
-            _run_build(argv, cwd=checkout, env=base_env, log=log_path.with_suffix(".uninstall.log"), timeout=timeout)
+        mode: str | None
+        if how == "uv-sync":
+            mode = project_install_mode(checkout)
+        else:
+            # Installed by the build (pip path, or the project's own install command): each tree installs it the
+            # same way, and the shared environment keeps the dependencies only.
+            mode = _installed_mode(env_dir, name) if name else None
+            if mode is not None and name is not None:
+                argv = (settings.uv, "pip", "uninstall", "--python", str(python), name)
+                log = log_path.with_suffix(".uninstall.log")
+                _run_build(argv, cwd=checkout, env=base_env, log=log, timeout=timeout)
+        (env_dir / _PROJECT).write_text(f"{mode or ''}\n", encoding="utf-8")
         (env_dir / _READY).write_text(key + "\n", encoding="utf-8")
-    return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=False)
+    return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=False, project=mode)
+
+
+def _installed_mode(env_dir: Path, name: str) -> str | None:
+    """Return how *name* is installed in *env_dir*: ``editable``, ``wheel`` (from ``direct_url.json``) or ``None``."""
+    for sp in env_dir.glob("lib/python*/site-packages"):
+        for info in sp.glob("*.dist-info"):
+            if _normalise(info.name.removesuffix(".dist-info").split("-", 1)[0]) != _normalise(name):
+                continue
+            try:
+                direct = json.loads((info / "direct_url.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return "wheel"
+            editable = isinstance(direct, dict) and isinstance(direct.get("dir_info"), dict)
+            return "editable" if editable and direct["dir_info"].get("editable") else "wheel"
+    return None
 
 
 def _project_name(checkout: Path) -> str | None:
@@ -357,15 +385,16 @@ def install_project(env: TestEnv, tree: Path, dest: Path, settings: ProofSetting
     """Install *tree*'s project for its tests: an overlay env at *dest* over the cached *env*.
 
     The overlay sees the cached dependencies through a ``.pth`` file (the
-    cached environment is only read) and gets the project from *tree*, editable
-    or not as :func:`project_install_mode` says, without dependencies.  A project
-    that is not installed (virtual, or no metadata) runs from *tree* on
+    cached environment is only read) and gets the project from *tree*, without
+    dependencies, the way the environment's build installed it (``env.project``:
+    as ``uv.lock`` says, or as the pip path or the project's install command
+    did).  A project the build does not install runs from *tree* on
     ``PYTHONPATH`` with the cached interpreter.
 
     Raises:
         ProcessError: the overlay or the project's install failed.
     """
-    mode = project_install_mode(tree)
+    mode = env.project
     if mode is None:
         return TreeEnv(python=env.python, pythonpath=_pythonpath(tree), installed=None)
     base_env = _installer_env({"VIRTUAL_ENV": str(dest)})

@@ -8,8 +8,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from phase4gate.adapters.proof import AuditResult, audit_commit, project_install_mode
+from phase4gate.adapters.proof import AuditResult, ProofSettings, audit_commit, project_install_mode, run_proof
 from phase4gate.checks.fix_substance import Focus, TestJudgement, TestOutcome, Verdict
+from phase4gate.sandbox.repos import commit_files, git
 from tests.conftest import HANG_GUARD_SECONDS
 from tests.integration.audit.conftest import FOCUS_1141, AuditWorld
 
@@ -148,3 +149,36 @@ def test_9c_the_cached_environment_is_shared_by_processes_and_never_holds_the_pr
         check=True,
     )
     assert probe.stdout.strip() == "None"
+
+
+def test_9c_an_install_command_that_installs_the_project_is_repeated_in_each_tree(
+    tmp_path: Path, audit_world: AuditWorld
+) -> None:
+    """audit.install_command installs the project editable: the shared env drops it, each tree installs itself."""
+    repo = tmp_path / "tiny"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    files: dict[str, str | None] = {
+        "pyproject.toml": '[project]\nname = "tiny"\nversion = "7"\n',
+        "tiny.py": "VALUE = 1\n",
+        "tests/test_tiny.py": (
+            "from importlib.metadata import version\n\n\ndef test_version():\n    assert version('tiny') == '7'\n"
+        ),
+    }
+    sha = commit_files(repo, files, "tiny", date="2026-05-01T00:00:00+00:00", parent=None)
+    command = ("uv", "pip", "install", "--quiet", "--python", "{python}", "-e", ".", "pytest")
+    settings = ProofSettings(
+        cache_dir=audit_world.cache / "envs", install_command=command, timeout_seconds=HANG_GUARD_SECONDS
+    )
+    run = run_proof(repo, sha, [], [], ["tests/test_tiny.py::test_version"], settings=settings, work_dir=tmp_path / "w")
+    assert run.env.project == "editable"
+    assert [(t.with_fix, t.without_fix) for t in run.tests] == [(TestOutcome.PASSED, TestOutcome.PASSED)]
+    shared = subprocess.run(
+        [str(run.env.python), "-c", "import importlib.util as u; print(u.find_spec('tiny'))"],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        check=True,
+        cwd=run.env.python.parent,
+    )
+    assert shared.stdout.strip() == "None"
