@@ -613,8 +613,9 @@ def _pytest(  # noqa: PLR0913 - one pytest run's knobs
     if addopts is not None:
         argv[3:3] = ["-o", f"addopts={addopts}"]
     home.mkdir(parents=True, exist_ok=True)
-    probe.parent.mkdir(parents=True, exist_ok=True)
-    (probe.parent / f"{_PROBE_MODULE}.py").write_text(_PROBE_SOURCE, encoding="utf-8")
+    plugin_dir = home.parent / "probe-plugin"
+    plugin_dir.mkdir(parents=True, exist_ok=True)
+    (plugin_dir / f"{_PROBE_MODULE}.py").write_text(_PROBE_SOURCE, encoding="utf-8")
     bins = dict.fromkeys((str(env.python.parent), str(shared.python.parent)))
     child = _child_env(
         {
@@ -626,7 +627,7 @@ def _pytest(  # noqa: PLR0913 - one pytest run's knobs
         }
     )
     extra = [child["PYTHONPATH"]] if child.get("PYTHONPATH") else []
-    child["PYTHONPATH"] = os.pathsep.join([str(probe.parent), *env.pythonpath, *extra])
+    child["PYTHONPATH"] = os.pathsep.join([str(plugin_dir), *env.pythonpath, *extra])
     child["PHASE4GATE_PROOF_PROBE"] = str(probe)
     result = run_process(argv, cwd=tree, env=child, timeout=settings.timeout_seconds, log_path=log)
     if result.timed_out:
@@ -706,7 +707,7 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
             tree_env = install_project(
                 env, tree, work_dir / f"env-{label}", settings, log_path=logs / f"install-project-{label}.log"
             )
-            probe = work_dir / f"probe-{label}" / "failures.jsonl"
+            probe = logs / f"{label}.failures.jsonl"  # kept with the logs: where each failure was raised
             command = _pytest(
                 tree_env,
                 tree,
