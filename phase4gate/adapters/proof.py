@@ -399,6 +399,7 @@ def install_project(env: TestEnv, tree: Path, dest: Path, settings: ProofSetting
         return TreeEnv(python=env.python, pythonpath=_pythonpath(tree), installed=None)
     base_env = _installer_env({"VIRTUAL_ENV": str(dest)})
     timeout = settings.timeout_seconds
+    shutil.rmtree(dest, ignore_errors=True)  # a work folder used again gets a fresh overlay
     _run_build(
         (settings.uv, "venv", "--quiet", "--python", str(env.python), str(dest)),
         cwd=tree,
@@ -702,11 +703,23 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
         results: dict[str, dict[str, tuple[TestOutcome, str | None, str | None]]] = {}
         command: tuple[str, ...] = ()
         locations: dict[str, tuple[tuple[str, int], ...]] = {}
-        for label, tree in (("with-fix", with_tree), ("without-fix", without_tree)):
+        trees = (("with-fix", with_tree), ("without-fix", without_tree))
+        # Both trees install the project at once (each a uv venv and a build, mostly waiting on uv).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            installs = [
+                pool.submit(
+                    install_project,
+                    env,
+                    tree,
+                    work_dir / f"env-{label}",
+                    settings,
+                    log_path=logs / f"install-project-{label}.log",
+                )
+                for label, tree in trees
+            ]
+            tree_envs = [f.result() for f in installs]
+        for (label, tree), tree_env in zip(trees, tree_envs, strict=True):
             junit = logs / f"{label}.junit.xml"
-            tree_env = install_project(
-                env, tree, work_dir / f"env-{label}", settings, log_path=logs / f"install-project-{label}.log"
-            )
             probe = logs / f"{label}.failures.jsonl"  # kept with the logs: where each failure was raised
             command = _pytest(
                 tree_env,
