@@ -16,9 +16,11 @@ Audit one fix commit (WP01's fix-substance audit) in a local git checkout.
 Each changed Python file is compared with logging calls, print, docstrings and
 comments removed; with --focus/--focus-symbol only changes to those files and
 symbols (and the symbols' direct callers) count. Unless --no-proof, the new or
-changed tests run with the fix and with the focus's behavioural files restored
-to the parent: a test proves the fix only if it passes with it and fails
-without it on behaviour (not on a name the fix added).
+changed tests run with the fix and without it: only the focus's behavioural
+changes are reverted (the focus symbols' when given, else the focus files'),
+and each tree gets the project installed from itself, as its CI does. A test
+proves the fix only if it passes with it and fails without it on behaviour:
+not on a name the fix added, and not only where it reads captured logs.
 
 Output is bounded: long reasons and lists are cut with "… N more" naming the file
 (in --logs DIR, else the cache's audits/ folder) that holds the full output.

@@ -8,8 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from phase4gate.adapters.proof import AuditResult, ProofSettings, audit_commit, project_install_mode, run_proof
 from phase4gate.checks.fix_substance import Focus, TestJudgement, TestOutcome, Verdict
+from phase4gate.errors import ExitCode, ProcessError
 from phase4gate.sandbox.repos import commit_files, git
 from tests.conftest import HANG_GUARD_SECONDS
 from tests.integration.audit.conftest import FOCUS_1141, AuditWorld
@@ -182,3 +185,25 @@ def test_9c_an_install_command_that_installs_the_project_is_repeated_in_each_tre
         cwd=run.env.python.parent,
     )
     assert shared.stdout.strip() == "None"
+
+
+def test_9a_focus_changes_that_cannot_be_kept_apart_cannot_decide(tmp_path: Path, audit_world: AuditWorld) -> None:
+    """A module-level focus change beside an added non-focus function: no exact revert, so exit 3, not a guess."""
+    repo = tmp_path / "m"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    base = commit_files(repo, {"src/m.py": "LIMIT = 1\n"}, "base", date="2026-05-01T00:00:00+00:00", parent=None)
+    fix = commit_files(
+        repo,
+        {
+            "src/m.py": "LIMIT = 2\n\n\ndef peek(rows):\n    return rows[0]\n",
+            "tests/test_m.py": "import m\n\n\ndef test_limit():\n    assert m.LIMIT == 2\n",
+        },
+        "Raise the limit\n\nCloses #7",
+        date="2026-05-02T00:00:00+00:00",
+        parent=base,
+    )
+    focus = Focus(files=("src/m.py",), symbols=("helper",))
+    with pytest.raises(ProcessError, match=r"src/m\.py: .*cannot be reverted apart from its other changes \(peek\)"):
+        audit_commit(repo, fix, focus=focus, proof=audit_world.proof(), work_dir=tmp_path / "w")
+    assert ProcessError.exit_code == ExitCode.INFRA
