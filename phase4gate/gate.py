@@ -446,6 +446,9 @@ class Gate:
             reason=redact(outcome.reason),
             facts={k: redact(v) if isinstance(v, str) else v for k, v in outcome.facts.items()},
         )
+        from phase4gate.textcap import cap_outcome  # noqa: PLC0415 - bounded reasons (issue 20, case 8)
+
+        outcome = cap_outcome(outcome, lambda text: self.store.write_text(ctx.evidence_path("reason.txt"), text))
         result = StepResult.from_outcome(
             wp, outcome, started, max(self._clock(), started), dry_run=self.dry_run, exit_code=code
         )

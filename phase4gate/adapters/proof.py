@@ -5,14 +5,21 @@ The test environment is built the way the project builds it: ``uv sync
 exists, else a uv venv and ``pip install -e .[test]``, or the configured
 ``audit.install_command``.  It is cached by the hash of the lock (or
 ``pyproject.toml``) so every blocker audited on the same commit reuses it.
-The project itself is put on ``PYTHONPATH`` from each worktree, so one
-environment serves both trees.
+That cached environment holds the dependencies only; each worktree, with and
+without the fix, then gets the project itself installed from that tree, the
+way its CI's ``uv sync`` does (editable or not as ``uv.lock`` says), into a
+small per-run overlay environment that sees the cached one through a ``.pth``
+file: ``importlib.metadata`` and entry points read the tree's own metadata,
+and the shared cache is never written after it is built.
 
 "With the fix" is the fix commit; "without the fix" is the same tree with only
-the focus's behavioural files restored to the parent (tests and logging stay
-as at the fix).  Only the new or changed pytest node ids run, with an isolated
-``HOME``, ``-p no:cacheprovider``, the project's deselecting ``addopts``
-neutralised, and a timeout.  Outcomes come from pytest's JUnit XML.
+the behavioural changes of the focus reverted (of the focus symbols when they
+are given, of the focus files otherwise; tests, logging and every other change
+stay as at the fix).  Only the new or changed pytest node ids run, with an
+isolated ``HOME``, ``-p no:cacheprovider``, the project's deselecting
+``addopts`` neutralised, and a timeout.  Outcomes come from pytest's JUnit XML;
+a small probe plugin records where each failure was raised, so a failure in a
+statement that only reads captured logs is told apart.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import concurrent.futures
 import configparser
 import hashlib
+import json
 import multiprocessing
 import os
 import re
@@ -41,6 +49,7 @@ from phase4gate.checks.fix_substance import (
     FileChange,
     FileReport,
     Focus,
+    InseparableChangeError,
     ProofJudgement,
     TestOutcome,
     TestProof,
@@ -61,12 +70,15 @@ __all__ = [
     "ProofRun",
     "ProofSettings",
     "TestEnv",
+    "TreeEnv",
     "audit_commit",
     "build_env",
     "classify_files",
     "focus_exists",
+    "install_project",
     "neutralised_addopts",
     "parse_junit",
+    "project_install_mode",
     "run_proof",
 ]
 
@@ -77,6 +89,29 @@ DESELECTING_OPTIONS: Final = frozenset({"-m", "-k", "--deselect", "--ignore", "-
 _TAKES_VALUE: Final = frozenset({"-m", "-k", "--deselect", "--ignore", "--ignore-glob"})
 _TEST_EXTRAS: Final = ("test", "tests", "testing")
 _READY: Final = ".phase4gate-ready"
+_PROJECT: Final = ".phase4gate-project"  # how each tree installs the project over this environment
+# Bumped when what a cached environment holds changes (v3: dependencies only, and how trees install the project).
+_ENV_LAYOUT: Final = b"phase4gate-env-v3\0"
+_PROBE_MODULE: Final = "phase4gate_proof_probe"
+# Loaded into the project's pytest with -p: records where each failure was raised (stdlib only).
+_PROBE_SOURCE: Final = """\
+import json
+import os
+import traceback
+
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    out = os.environ.get("PHASE4GATE_PROOF_PROBE")
+    if not out or call.excinfo is None or call.when not in ("setup", "call"):
+        return None
+    frames = [[f.filename, f.lineno] for f in traceback.extract_tb(call.excinfo.tb)]
+    with open(out, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"nodeid": item.nodeid, "when": call.when, "frames": frames}) + "\\n")
+    return None
+"""
 _EXC_RE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning|Failed|Failure))\b")
 _E_LINE_RE = re.compile(r"^E\s+((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Failed)\b.*)$", re.MULTILINE)
 _SECRET_ENV_RE = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|_KEY$|^AWS_|^GH_|^GITHUB_", re.IGNORECASE)
@@ -106,6 +141,8 @@ class TestEnv:
     how: str  # "uv-sync", "pip", "install-command"
     log_path: Path
     reused: bool
+    # How each worktree installs the project over it: "editable", "wheel" or None (source on PYTHONPATH).
+    project: str | None = None
 
     __test__ = False
 
@@ -121,6 +158,8 @@ class ProofRun:
     with_junit: Path
     without_junit: Path
     command: tuple[str, ...]
+    # Text of the files where failures without the fix were raised (path relative to the tree).
+    sources: Mapping[str, str] = field(factory=dict)
 
 
 def _pyproject(checkout: Path) -> dict[str, object]:
@@ -146,7 +185,7 @@ def _test_selector(data: Mapping[str, object]) -> tuple[str, ...]:
 
 
 def _env_key(checkout: Path, settings: ProofSettings) -> tuple[str, str]:
-    h = hashlib.sha256()
+    h = hashlib.sha256(_ENV_LAYOUT)
     lock = checkout / "uv.lock"
     if settings.install_command:
         how = "install-command"
@@ -195,9 +234,10 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
     """Build (or reuse) the test environment for *checkout*; return its interpreter.
 
     ``uv.lock`` present: ``uv sync --frozen --no-install-project`` with the
-    project's ``test`` extra or dependency group (the project itself is put on
-    ``PYTHONPATH`` from each worktree).  No lock: ``uv venv`` then
-    ``uv pip install -e .[test]``.  ``install_command`` (from ``audit.install_command``)
+    project's ``test`` extra or dependency group (each worktree then installs
+    the project itself, :func:`install_project`).  No lock: ``uv venv`` then
+    ``uv pip install -e .[test]``, and the project is uninstalled again so the
+    shared environment holds only its dependencies.  ``install_command`` (from ``audit.install_command``)
     replaces the install step; ``{python}`` and ``{env}`` in it are the new
     environment's interpreter and folder.  Installers see certificates, proxies
     and uv/pip settings from the environment, never a variable that looks secret.
@@ -213,7 +253,8 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
         if (env_dir / _READY).is_file() and python.exists():
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(f"reused test environment {env_dir} ({how}, key {key[:16]})\n", encoding="utf-8")
-            return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=True)
+            kept = (env_dir / _PROJECT).read_text(encoding="utf-8").strip() if (env_dir / _PROJECT).is_file() else ""
+            return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=True, project=kept or None)
         shutil.rmtree(env_dir, ignore_errors=True)
         base_env = _installer_env({"VIRTUAL_ENV": str(env_dir)})
         timeout = settings.timeout_seconds
@@ -247,8 +288,133 @@ def build_env(checkout: Path, settings: ProofSettings, *, log_path: Path) -> Tes
             raise ProcessError(
                 f"the test environment {env_dir} has no interpreter after building", hint=f"see {log_path}"
             )
+        name = _project_name(checkout)
+        mode: str | None
+        if how == "uv-sync":
+            mode = project_install_mode(checkout)
+        else:
+            # Installed by the build (pip path, or the project's own install command): each tree installs it the
+            # same way, and the shared environment keeps the dependencies only.
+            mode = _installed_mode(env_dir, name) if name else None
+            if mode is not None and name is not None:
+                argv = (settings.uv, "pip", "uninstall", "--python", str(python), name)
+                log = log_path.with_suffix(".uninstall.log")
+                _run_build(argv, cwd=checkout, env=base_env, log=log, timeout=timeout)
+        (env_dir / _PROJECT).write_text(f"{mode or ''}\n", encoding="utf-8")
         (env_dir / _READY).write_text(key + "\n", encoding="utf-8")
-    return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=False)
+    return TestEnv(python=python, key=key, how=how, log_path=log_path, reused=False, project=mode)
+
+
+def _installed_mode(env_dir: Path, name: str) -> str | None:
+    """Return how *name* is installed in *env_dir*: ``editable``, ``wheel`` (from ``direct_url.json``) or ``None``."""
+    for sp in env_dir.glob("lib/python*/site-packages"):
+        for info in sp.glob("*.dist-info"):
+            if _normalise(info.name.removesuffix(".dist-info").split("-", 1)[0]) != _normalise(name):
+                continue
+            try:
+                direct = json.loads((info / "direct_url.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return "wheel"
+            editable = isinstance(direct, dict) and isinstance(direct.get("dir_info"), dict)
+            return "editable" if editable and direct["dir_info"].get("editable") else "wheel"
+    return None
+
+
+def _project_name(checkout: Path) -> str | None:
+    project = _pyproject(checkout).get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def project_install_mode(checkout: Path) -> str | None:
+    """Return how the project's CI installs it: ``"editable"``, ``"wheel"``, or ``None`` (not installed).
+
+    With ``uv.lock``, the lock's entry for the project says it: ``source =
+    {editable = "."}`` is editable, ``{directory = "."}`` a plain install,
+    ``{virtual = "."}`` (or no entry) not installed.  Without a lock a project
+    with a ``[project]`` table or ``setup.py`` is installed editable.
+
+    Raises:
+        ProcessError: ``uv.lock`` or ``pyproject.toml`` is not valid TOML.
+    """
+    name = _project_name(checkout)
+    lock = checkout / "uv.lock"
+    if not lock.is_file():
+        return "editable" if name or (checkout / "setup.py").is_file() else None
+    if name is None:
+        return None
+    try:
+        data = tomllib.loads(lock.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProcessError(f"{lock}: not valid TOML: {exc}") from None
+    packages = data.get("package", [])
+    for pkg in packages if isinstance(packages, list) else []:
+        if not isinstance(pkg, dict) or _normalise(str(pkg.get("name", ""))) != _normalise(name):
+            continue
+        source = pkg.get("source", {})
+        if isinstance(source, dict) and "editable" in source:
+            return "editable"
+        if isinstance(source, dict) and "directory" in source:
+            return "wheel"
+        return None
+    return None
+
+
+@frozen
+class TreeEnv:
+    """The interpreter one worktree's tests run with, and how the project is found there."""
+
+    python: Path
+    pythonpath: tuple[str, ...]  # the tree on PYTHONPATH when the project is not installed
+    installed: str | None  # "editable", "wheel" or None
+
+
+def _site_packages(env_dir: Path) -> Path:
+    found = sorted(env_dir.glob("lib/python*/site-packages"))
+    if len(found) != 1:
+        raise ProcessError(f"{env_dir}: expected one site-packages folder, found {len(found)}")
+    return found[0]
+
+
+def install_project(env: TestEnv, tree: Path, dest: Path, settings: ProofSettings, *, log_path: Path) -> TreeEnv:
+    """Install *tree*'s project for its tests: an overlay env at *dest* over the cached *env*.
+
+    The overlay sees the cached dependencies through a ``.pth`` file (the
+    cached environment is only read) and gets the project from *tree*, without
+    dependencies, the way the environment's build installed it (``env.project``:
+    as ``uv.lock`` says, or as the pip path or the project's install command
+    did).  A project the build does not install runs from *tree* on
+    ``PYTHONPATH`` with the cached interpreter.
+
+    Raises:
+        ProcessError: the overlay or the project's install failed.
+    """
+    mode = env.project
+    if mode is None:
+        return TreeEnv(python=env.python, pythonpath=_pythonpath(tree), installed=None)
+    base_env = _installer_env({"VIRTUAL_ENV": str(dest)})
+    timeout = settings.timeout_seconds
+    shutil.rmtree(dest, ignore_errors=True)  # a work folder used again gets a fresh overlay
+    _run_build(
+        (settings.uv, "venv", "--quiet", "--python", str(env.python), str(dest)),
+        cwd=tree,
+        env=base_env,
+        log=log_path.with_suffix(".venv.log"),
+        timeout=timeout,
+    )
+    shared = _site_packages(env.python.parent.parent)
+    (_site_packages(dest) / "_phase4gate_shared_env.pth").write_text(
+        f"import site; site.addsitedir({str(shared)!r})\n", encoding="utf-8"
+    )
+    python = dest / "bin" / "python"
+    editable = ("-e",) if mode == "editable" else ()
+    argv = (settings.uv, "pip", "install", "--quiet", "--python", str(python), "--no-deps", *editable, str(tree))
+    _run_build(argv, cwd=tree, env=base_env, log=log_path, timeout=timeout)
+    return TreeEnv(python=python, pythonpath=(), installed=mode)
 
 
 def _read_addopts(checkout: Path) -> list[str] | None:
@@ -384,12 +550,31 @@ def parse_junit(
     return out
 
 
-def _restore(tree: Path, changes: Sequence[FileChange], restore_paths: Sequence[str], options: AuditOptions) -> None:
-    """Take the fix's behavioural code out of *tree*: changed functions back to the parent, logging kept."""
+def _restore(
+    tree: Path,
+    changes: Sequence[FileChange],
+    restore_paths: Sequence[str],
+    options: AuditOptions,
+    symbols: Sequence[str] | None = None,
+) -> None:
+    """Take the fix's behavioural code out of *tree*: changed functions back to the parent, logging kept.
+
+    *symbols* (``path:qualname``) narrows the revert to those symbols' changes; ``None`` reverts whole files.
+
+    Raises:
+        ProcessError: the focus's changes in a file cannot be reverted apart from its other changes.
+    """
     by_path = {c.path: c for c in changes}
     for rel in restore_paths:
         change = by_path[rel]
-        text = without_fix_source(change, options)
+        mine = None if symbols is None else [q for p, _, q in (s.partition(":") for s in symbols) if p == rel]
+        try:
+            text = without_fix_source(change, options, mine)
+        except InseparableChangeError as exc:
+            raise ProcessError(
+                f"cannot build the tree without the fix: {exc}",
+                hint="audit this blocker with focus files only (no focus symbols), or split the commit",
+            ) from None
         target = tree / rel
         if text is None:
             target.unlink(missing_ok=True)
@@ -403,30 +588,46 @@ def _restore(tree: Path, changes: Sequence[FileChange], restore_paths: Sequence[
             old.write_text(change.before, encoding="utf-8")
 
 
-def _pythonpath(tree: Path) -> str:
+def _pythonpath(tree: Path) -> tuple[str, ...]:
     parts = [str(tree / "src")] if (tree / "src").is_dir() else []
     parts.append(str(tree))
-    return os.pathsep.join(parts)
+    return tuple(parts)
 
 
 def _pytest(  # noqa: PLR0913 - one pytest run's knobs
-    env: TestEnv, tree: Path, ids: Sequence[str], *, junit: Path, log: Path, home: Path, settings: ProofSettings
+    env: TreeEnv,
+    tree: Path,
+    ids: Sequence[str],
+    *,
+    junit: Path,
+    log: Path,
+    home: Path,
+    settings: ProofSettings,
+    probe: Path,
+    shared: TestEnv,
 ) -> tuple[str, ...]:
     argv = [str(env.python), "-m", "pytest", *ids, "-p", "no:cacheprovider", f"--junitxml={junit}", "-q", "-rfE"]
+    argv += ["-p", _PROBE_MODULE]
     addopts = neutralised_addopts(tree)
     if addopts is not None:
         argv[3:3] = ["-o", f"addopts={addopts}"]
     home.mkdir(parents=True, exist_ok=True)
+    plugin_dir = home.parent / "probe-plugin"
+    plugin_dir.mkdir(parents=True, exist_ok=True)
+    (plugin_dir / f"{_PROBE_MODULE}.py").write_text(_PROBE_SOURCE, encoding="utf-8")
+    bins = dict.fromkeys((str(env.python.parent), str(shared.python.parent)))
     child = _child_env(
         {
             "HOME": str(home),
-            "PYTHONPATH": _pythonpath(tree),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
-            "PATH": f"{env.python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": os.pathsep.join([*bins, os.environ.get("PATH", "")]),
             **settings.test_env,
         }
     )
+    extra = [child["PYTHONPATH"]] if child.get("PYTHONPATH") else []
+    child["PYTHONPATH"] = os.pathsep.join([str(plugin_dir), *env.pythonpath, *extra])
+    child["PHASE4GATE_PROOF_PROBE"] = str(probe)
     result = run_process(argv, cwd=tree, env=child, timeout=settings.timeout_seconds, log_path=log)
     if result.timed_out:
         raise ProcessError(
@@ -444,6 +645,26 @@ def _pytest(  # noqa: PLR0913 - one pytest run's knobs
     return tuple(argv)
 
 
+def _failure_locations(probe: Path, tree: Path, ids: Sequence[str]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Map each node id to where its failures were raised: the deepest frame inside *tree*, relative to it."""
+    out: dict[str, list[tuple[str, int]]] = {i: [] for i in ids}
+    if not probe.is_file():
+        return {}
+    root = tree.resolve()
+    for raw in probe.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(raw)
+            node = str(record["nodeid"]).split("[", 1)[0]
+            frames = [(Path(str(f)), int(n)) for f, n in record["frames"]]
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line: that failure has no location and is judged as behaviour
+        inside = [(f, n) for f, n in frames if f.is_absolute() and f.resolve().is_relative_to(root)]
+        if node in out and inside:
+            f, n = inside[-1]
+            out[node].append((f.resolve().relative_to(root).as_posix(), n))
+    return {i: tuple(v) for i, v in out.items()}
+
+
 def run_proof(  # noqa: PLR0913 - the proof's inputs
     repo: Path,
     fix_sha: str,
@@ -454,11 +675,16 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
     settings: ProofSettings,
     work_dir: Path,
     options: AuditOptions = AuditOptions(),  # noqa: B008 - frozen value
+    restore_symbols: Sequence[str] | None = None,
 ) -> ProofRun:
     """Run *test_ids* with the fix and without it; return each test's two outcomes and the logs.
 
+    *restore_symbols* (``path:qualname``) narrows what the tree without the fix
+    reverts in *restore_paths* to those symbols' behavioural changes.
+
     Raises:
-        ProcessError: the environment could not be built or pytest could not run.
+        ProcessError: the environment could not be built, pytest could not run,
+            or the focus's changes cannot be reverted apart from the file's others.
         GitError: a worktree could not be made.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -466,26 +692,52 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
     without_tree = work_dir / "without-fix"
     logs = work_dir / "logs"
     logs.mkdir(exist_ok=True)
+    sources: dict[str, str] = {}
     try:
         git.add_worktree(repo, fix_sha, with_tree)
         git.add_worktree(repo, fix_sha, without_tree)
-        _restore(without_tree, changes, restore_paths, options)
+        _restore(without_tree, changes, restore_paths, options, restore_symbols)
         env = build_env(with_tree, settings, log_path=logs / "env-build.log")
         results: dict[str, dict[str, tuple[TestOutcome, str | None, str | None]]] = {}
         command: tuple[str, ...] = ()
-        for label, tree in (("with-fix", with_tree), ("without-fix", without_tree)):
+        locations: dict[str, tuple[tuple[str, int], ...]] = {}
+        trees = (("with-fix", with_tree), ("without-fix", without_tree))
+        # Both trees install the project at once (each a uv venv and a build, mostly waiting on uv).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            installs = [
+                pool.submit(
+                    install_project,
+                    env,
+                    tree,
+                    work_dir / f"env-{label}",
+                    settings,
+                    log_path=logs / f"install-project-{label}.log",
+                )
+                for label, tree in trees
+            ]
+            tree_envs = [f.result() for f in installs]
+        for (label, tree), tree_env in zip(trees, tree_envs, strict=True):
             junit = logs / f"{label}.junit.xml"
+            probe = logs / f"{label}.failures.jsonl"  # kept with the logs: where each failure was raised
             command = _pytest(
-                env,
+                tree_env,
                 tree,
                 test_ids,
                 junit=junit,
                 log=logs / f"{label}.log",
                 home=work_dir / f"home-{label}",
                 settings=settings,
+                probe=probe,
+                shared=env,
             )
             report = junit.read_text(encoding="utf-8", errors="replace") if junit.is_file() else ""
             results[label] = parse_junit(report, test_ids, source=str(junit))
+            if label == "without-fix":
+                locations = _failure_locations(probe, tree, test_ids)
+                for rel in {path for found in locations.values() for path, _ in found}:
+                    target = tree / rel
+                    if target.is_file():
+                        sources[rel] = target.read_text(encoding="utf-8", errors="replace")
     finally:
         git.remove_worktree(repo, with_tree)
         git.remove_worktree(repo, without_tree)
@@ -496,6 +748,7 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
             without_fix=results["without-fix"][i][0],
             failure_class=results["without-fix"][i][1],
             failure_message=results["without-fix"][i][2],
+            failure_locations=locations.get(i, ()),
         )
         for i in test_ids
     )
@@ -507,6 +760,7 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
         with_junit=logs / "with-fix.junit.xml",
         without_junit=logs / "without-fix.junit.xml",
         command=command,
+        sources=sources,
     )
 
 
@@ -671,7 +925,15 @@ def audit_commit(  # noqa: PLR0913 - the audit's inputs
     if not c.test_ids:
         return AuditResult(repo, info.sha, base, c, Verdict.NO_TEST, "no new or changed test function to run")
     run = run_proof(
-        repo, info.sha, changes, c.restore_paths, c.test_ids, settings=proof, work_dir=work_dir, options=options
+        repo,
+        info.sha,
+        changes,
+        c.restore_paths,
+        c.test_ids,
+        settings=proof,
+        work_dir=work_dir,
+        options=options,
+        restore_symbols=c.restore_symbols or None,
     )
-    judgement = judge_proof(run.tests, added_names(changes))
+    judgement = judge_proof(run.tests, added_names(changes), run.sources)
     return AuditResult(repo, info.sha, base, c, judgement.verdict, judgement.reason, proof=run, judgement=judgement)

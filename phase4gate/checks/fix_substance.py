@@ -20,7 +20,7 @@ import enum
 import re
 import textwrap
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Final
 
 from attrs import evolve, field, frozen
@@ -35,6 +35,7 @@ __all__ = [
     "FileKind",
     "FileReport",
     "Focus",
+    "InseparableChangeError",
     "ProofJudgement",
     "TestJudgement",
     "TestOutcome",
@@ -49,6 +50,7 @@ __all__ = [
     "missing_name",
     "module_name",
     "parse_closes",
+    "reads_only_logs",
     "without_fix_source",
 ]
 
@@ -104,6 +106,7 @@ class Verdict(enum.StrEnum):
     TEST_PASSES_WITHOUT_FIX = "test-passes-without-fix"
     TEST_FAILS_WITH_FIX = "test-fails-with-fix"
     PROOF_ONLY_MISSING_NAME = "proof-only-missing-name"
+    PROOF_ONLY_LOGS = "proof-only-logs"
     UNPARSEABLE = "unparseable"
 
 
@@ -198,6 +201,8 @@ class Classification:
     referencing_tests: tuple[str, ...] = ()  # "path: name" of tests naming a changed focus symbol
     test_ids: tuple[str, ...] = ()  # pytest node ids to run in the proof
     restore_paths: tuple[str, ...] = ()  # behavioural focus files to restore to the parent
+    # "path:qualname" of the behavioural focus symbols the proof reverts (only these, when focus symbols narrow).
+    restore_symbols: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
     @property
@@ -582,7 +587,15 @@ def _span(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[
     return min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or node.lineno
 
 
-def without_fix_source(change: FileChange, options: AuditOptions = AuditOptions()) -> str | None:
+class InseparableChangeError(ValueError):
+    """The focus's changes in a file cannot be reverted without also reverting the file's other changes."""
+
+
+def without_fix_source(
+    change: FileChange,
+    options: AuditOptions = AuditOptions(),
+    symbols: Collection[str] | None = None,
+) -> str | None:
     """Return the file as the proof's "without the fix" tree holds it (``None``: the file did not exist).
 
     Each function whose code the fix changed goes back to the parent's version;
@@ -590,44 +603,80 @@ def without_fix_source(change: FileChange, options: AuditOptions = AuditOptions(
     logger, stay as at the fix, so a test asserting a new log line there does not
     flip.  Inside a reverted function the fix's added observing statements
     (logging calls the classifier strips) are kept too, where that is provably
-    safe (:func:`_keep_added_observations`): only behaviour is removed, so a test
-    of a new log line in a function that also changed behaviour passes without
-    the fix.  When the behavioural change is not inside functions (module-level
-    statements, class bodies, added or deleted definitions) the whole parent
-    file is used.
+    safe (:func:`_keep_added_observations`).  When the behavioural change is not
+    inside functions (module-level statements, class bodies, added or deleted
+    definitions) the whole parent file is used.
+
+    *symbols* (qualified names) narrows the revert to those symbols' behavioural
+    changes: every other behavioural change of the file stays as at the fix, so
+    a test of another symbol (a squash's other fix) cannot flip.  ``None``
+    reverts every behavioural change.
+
+    Raises:
+        InseparableChangeError: *symbols* leaves other changes that cannot be kept
+            apart from the reverted ones (both are outside plain functions).
     """
     if change.before is None or change.after is None:
         return change.before
     report = classify_file(change, options)
     behavioural = [s for s in report.symbols if s.behavioural]
-    if report.kind is not FileKind.BEHAVIOURAL or any(
-        s.change != "modified" or s.qualname == "<module>" for s in behavioural
-    ):
+    wanted = set(symbols) if symbols is not None else {s.qualname for s in behavioural}
+    revert = [s for s in behavioural if s.qualname in wanted]
+    keep = [s for s in behavioural if s.qualname not in wanted]
+    if report.kind is not FileKind.BEHAVIOURAL:
         return change.before
-    before_defs = _def_nodes(ast.parse(change.before))
-    after_defs = _def_nodes(ast.parse(change.after))
-    names = {s.qualname for s in behavioural}
-    outer = sorted(q for q in names if not any(q.startswith(f"{o}.") for o in names))
-    edits: list[tuple[int, int, list[str]]] = []
-    before_lines = change.before.splitlines(keepends=True)
-    for q in outer:
+    if not revert:
+        return change.after
+    text = _revert_functions(change, options, revert)
+    if not keep:
+        return change.before if text is None else text
+    if text is None:
+        text = _keep_functions(change, keep)
+    if text is None or not _reverts_exactly(change, text, {s.qualname for s in keep}, options):
+        msg = (
+            f"{change.path}: the fix's changes to {', '.join(s.qualname for s in revert)} cannot be reverted "
+            f"apart from its other changes ({', '.join(s.qualname for s in keep)})"
+        )
+        raise InseparableChangeError(msg)
+    return text
+
+
+def _plain_functions(change: FileChange, syms: Sequence[ChangedSymbol]) -> list[tuple[str, ast.AST, ast.AST]] | None:
+    """The outermost of *syms* as ``(qualname, after def, before def)``; ``None`` unless all are modified functions."""
+    if any(s.change != "modified" or s.qualname == "<module>" for s in syms):
+        return None
+    before_defs = _def_nodes(ast.parse(change.before or ""))
+    after_defs = _def_nodes(ast.parse(change.after or ""))
+    names = {s.qualname for s in syms}
+    out: list[tuple[str, ast.AST, ast.AST]] = []
+    for q in sorted(q for q in names if not any(q.startswith(f"{o}.") for o in names)):
         a, b = after_defs.get(q, []), before_defs.get(q, [])
         if len(a) != 1 or len(b) != 1 or isinstance(a[0], ast.ClassDef) or isinstance(b[0], ast.ClassDef):
-            return change.before
-        (a0, a1), (b0, b1) = _span(a[0]), _span(b[0])
+            return None
+        out.append((q, a[0], b[0]))
+    return out
+
+
+def _revert_functions(change: FileChange, options: AuditOptions, revert: Sequence[ChangedSymbol]) -> str | None:
+    """The file at the fix with the functions *revert* back at the parent (added logging kept); ``None``: not plain."""
+    plain = _plain_functions(change, revert)
+    if plain is None:
+        return None
+    before_lines = (change.before or "").splitlines(keepends=True)
+    after_lines = (change.after or "").splitlines(keepends=True)
+    edits: list[tuple[int, int, list[str]]] = []
+    for _q, a, b in plain:
+        (a0, a1), (b0, b1) = _span(a), _span(b)  # type: ignore[arg-type]
         edits.append((a0, a1, before_lines[b0 - 1 : b1]))
-    after_lines = change.after.splitlines(keepends=True)
     text = _splice(after_lines, edits)
     try:
         ast.parse(text)
     except (SyntaxError, ValueError):  # pragma: no cover - a splice of whole definitions parses
-        return change.before
+        return None
     observer = _Observer(options)
-    module = _module_names(ast.parse(change.after))
-    for n, q in enumerate(outer):
-        kept = _keep_added_observations(
-            after_defs[q][0], before_defs[q][0], after_lines, before_lines, observer, module
-        )
+    module = _module_names(ast.parse(change.after or ""))
+    for n, (q, a, b) in enumerate(plain):
+        kept = _keep_added_observations(a, b, after_lines, before_lines, observer, module)  # type: ignore[arg-type]
         if kept is None:
             continue
         trial = list(edits)
@@ -636,6 +685,34 @@ def without_fix_source(change: FileChange, options: AuditOptions = AuditOptions(
         if _reverts_behaviour(change, candidate, q, options):
             edits, text = trial, candidate
     return text
+
+
+def _keep_functions(change: FileChange, keep: Sequence[ChangedSymbol]) -> str | None:
+    """The parent's file with the functions *keep* as at the fix; ``None`` unless they are plain modified functions."""
+    plain = _plain_functions(change, keep)
+    if plain is None:
+        return None
+    before_lines = (change.before or "").splitlines(keepends=True)
+    after_lines = (change.after or "").splitlines(keepends=True)
+    edits = []
+    for _q, a, b in plain:
+        (a0, a1), (b0, b1) = _span(a), _span(b)  # type: ignore[arg-type]
+        edits.append((b0, b1, after_lines[a0 - 1 : a1]))
+    return _splice(before_lines, edits)
+
+
+def _reverts_exactly(change: FileChange, text: str, keep: set[str], options: AuditOptions) -> bool:
+    """True when *text*'s behaviour differs from the parent's in exactly *keep* (and what is nested in them)."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    report = classify_file(FileChange(change.path, change.before, text), options)
+    if report.kind is FileKind.UNPARSEABLE:
+        return False
+    left = {s.qualname for s in report.symbols if s.behavioural}
+    nested = {q for q in left if any(q.startswith(f"{k}.") for k in keep)}
+    return left - nested == keep
 
 
 def _splice(lines: list[str], edits: Sequence[tuple[int, int, list[str]]]) -> str:
@@ -1146,7 +1223,8 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
         if outside:
             reason += f"; behavioural changes outside the focus: {', '.join(outside)}"
         return Classification(verdict, reason, notes=tuple(notes), **base)  # type: ignore[arg-type]
-    changed = [s for r in behavioural for s in r.symbols if s.behavioural]
+    # Only the focus's own changes: a squash's other behavioural change in a focus file is not this blocker's.
+    changed = [s for r in behavioural for s in r.symbols if s.behavioural and s.in_focus]
     names = {s.name for s in changed if s.qualname != "<module>"}
     # A module-level, added, moved or unanalysed change is referenced by importing its module.
     whole = [
@@ -1162,6 +1240,7 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
         (ch, r) for ch, r in zip(changes, reports, strict=True) if r.kind is FileKind.TEST and ch.after is not None
     ]
     base["restore_paths"] = restore
+    base["restore_symbols"] = tuple(f"{s.path}:{s.qualname}" for s in changed)
     described = ", ".join(sorted({f"{s.path}:{s.qualname}" for s in changed})) or ", ".join(r.path for r in behavioural)
     if not tests:
         return Classification(
@@ -1217,6 +1296,8 @@ class TestProof:
     without_fix: TestOutcome = field(converter=TestOutcome)
     failure_class: str | None = None  # without the fix
     failure_message: str | None = None
+    # Where each failure without the fix was raised: (path relative to the tree, line), deepest tree frame.
+    failure_locations: tuple[tuple[str, int], ...] = ()
 
     __test__ = False
 
@@ -1234,6 +1315,7 @@ class TestJudgement(enum.StrEnum):
     FAILS_WITH_FIX = "fails-with-fix"
     PASSES_WITHOUT_FIX = "passes-without-fix"
     MISSING_NAME = "missing-name"
+    LOG_ONLY = "log-only"  # fails without the fix only in statements that read captured logs
     NOT_RUN_WITHOUT_FIX = "not-run-without-fix"  # skipped, collection error, or absent
 
     __test__ = False
@@ -1294,7 +1376,120 @@ def added_names(changes: Sequence[FileChange]) -> frozenset[str]:
     return frozenset(added - before)
 
 
-def _judge_one(proof: TestProof, names: frozenset[str]) -> TestJudgement:
+_LOG_FIXTURES: Final = frozenset({"caplog"})
+_LOG_ASSERTS: Final = frozenset({"assertLogs", "assertNoLogs"})
+# Names a log-reading statement may also use: they hold no behaviour of the code under test.
+_NEUTRAL_NAMES: Final = frozenset({*dir(builtins), "logging"})
+
+
+def _innermost(nodes: Iterable[ast.AST], line: int) -> ast.AST | None:
+    best: ast.AST | None = None
+    for node in nodes:
+        start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if start is None or end is None or not start <= line <= end:
+            continue
+        if best is None or start >= getattr(best, "lineno", 0):
+            best = node
+    return best
+
+
+def _log_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names in *fn* that hold only captured logs: ``caplog`` and what is computed from it alone."""
+    args = fn.args
+    derived = {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        if a.arg in _LOG_FIXTURES or (a.annotation is not None and "LogCaptureFixture" in ast.unparse(a.annotation))
+    }
+    bindings: list[tuple[ast.AST, ast.expr]] = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            bindings.extend((t, node.value) for t in node.targets)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
+            bindings.append((node.target, node.value))
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            bindings.append((node.target, node.iter))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bindings.append((node.optional_vars, node.context_expr))
+    for _ in range(len(bindings) + 1):  # bounded fixpoint
+        grew = False
+        for target, value in bindings:
+            if _reads_only(value, derived):
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name) and n.id not in derived:
+                        derived.add(n.id)
+                        grew = True
+        if not grew:
+            break
+    # A name bound from anything else as well is not only logs.
+    tainted = {
+        n.id
+        for target, value in bindings
+        if not _reads_only(value, derived)
+        for n in ast.walk(target)
+        if isinstance(n, ast.Name)
+    }
+    return derived - tainted
+
+
+def _reads_only(node: ast.AST, derived: set[str]) -> bool:
+    """True when *node* reads at least one of *derived* and nothing but those and neutral names."""
+    loaded = [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    comp_targets = {
+        n.id
+        for c in ast.walk(node)
+        if isinstance(c, ast.comprehension)
+        for n in ast.walk(c.target)
+        if isinstance(n, ast.Name)
+    }
+    inner = derived | {t for t in comp_targets if _comprehension_over_logs(node, t, derived)}
+    return any(n in derived for n in loaded) and all(n in inner or n in _NEUTRAL_NAMES for n in loaded)
+
+
+def _comprehension_over_logs(node: ast.AST, name: str, derived: set[str]) -> bool:
+    for c in ast.walk(node):
+        if isinstance(c, ast.comprehension) and any(
+            isinstance(n, ast.Name) and n.id == name for n in ast.walk(c.target)
+        ):
+            return _reads_only(c.iter, derived)
+    return False  # pragma: no cover - only called for comprehension targets
+
+
+def reads_only_logs(source: str, line: int) -> bool:
+    """Return whether the statement at *line* of test *source* reads only captured logs.
+
+    True for an ``assert`` (or any statement) inside a function whose every
+    name is ``caplog`` (a ``LogCaptureFixture``), a value computed only from
+    it (``records = caplog.records``, ``r`` in ``for r in caplog.records``),
+    a builtin or ``logging``; and for ``with self.assertLogs(...)``.  A failure
+    there shows only that a log line is missing, never behaviour.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    fns = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    fn = _innermost(fns, line)
+    if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return False
+    stmt = _innermost((s for s in _own_statements(fn) if not isinstance(s, _Def)), line)
+    if stmt is None:
+        return False
+    if isinstance(stmt, ast.With | ast.AsyncWith):
+        if stmt.body and line >= stmt.body[0].lineno:  # pragma: no cover - the innermost statement is in the body
+            return False
+        return bool(stmt.items) and all(
+            isinstance(i.context_expr, ast.Call)
+            and isinstance(i.context_expr.func, ast.Attribute)
+            and i.context_expr.func.attr in _LOG_ASSERTS
+            for i in stmt.items
+        )
+    if isinstance(stmt, _COMPOUND):
+        return False  # a compound statement's header (if/for/while) failing: judged as behaviour
+    return _reads_only(stmt, _log_names(fn))
+
+
+def _judge_one(proof: TestProof, names: frozenset[str], sources: Mapping[str, str]) -> TestJudgement:
     if proof.with_fix is not TestOutcome.PASSED:
         return TestJudgement.FAILS_WITH_FIX
     if proof.without_fix is TestOutcome.PASSED:
@@ -1302,6 +1497,11 @@ def _judge_one(proof: TestProof, names: frozenset[str]) -> TestJudgement:
     name = missing_name(proof.failure_class, proof.failure_message)
     if name is not None and (name in names or name.rsplit(".", 1)[-1] in names):
         return TestJudgement.MISSING_NAME
+    if proof.failure_locations and all(
+        _is_test_path(path) and path in sources and reads_only_logs(sources[path], line)
+        for path, line in proof.failure_locations
+    ):
+        return TestJudgement.LOG_ONLY
     if proof.without_fix is TestOutcome.FAILED:
         return TestJudgement.PROVES
     if proof.without_fix is TestOutcome.ERROR and proof.failure_class and not proof.collection_error:
@@ -1309,14 +1509,19 @@ def _judge_one(proof: TestProof, names: frozenset[str]) -> TestJudgement:
     return TestJudgement.NOT_RUN_WITHOUT_FIX
 
 
-def judge_proof(proofs: Sequence[TestProof], names: frozenset[str]) -> ProofJudgement:
+def judge_proof(
+    proofs: Sequence[TestProof], names: frozenset[str], sources: Mapping[str, str] | None = None
+) -> ProofJudgement:
     """Judge the proof: substantive only if some test passes with the fix and fails without it on behaviour.
 
     *names* are those only the fix's added lines contain (:func:`added_names`);
-    a failure that only shows one of them missing does not prove the fix.  An
-    empty proof never passes.
+    a failure that only shows one of them missing does not prove the fix.
+    *sources* (path -> text of the files where failures were raised) lets a
+    failure in a statement that reads only captured logs (:func:`reads_only_logs`)
+    be told apart: it never proves, however the tree without the fix was built.
+    An empty proof never passes.
     """
-    judged = tuple((p, _judge_one(p, names)) for p in proofs)
+    judged = tuple((p, _judge_one(p, names, sources or {})) for p in proofs)
     kinds = [j for _, j in judged]
     by = {k: [p.id for p, j in judged if j is k] for k in TestJudgement}
     if not judged:
@@ -1334,6 +1539,17 @@ def judge_proof(proofs: Sequence[TestProof], names: frozenset[str]) -> ProofJudg
         return ProofJudgement(
             Verdict.PROOF_ONLY_MISSING_NAME,
             f"tests fail without the fix only on a name the fix added: {detail}",
+            judged,
+        )
+    if TestJudgement.LOG_ONLY in kinds:
+        detail = ", ".join(
+            f"{p.id} ({', '.join(f'{path}:{line}' for path, line in p.failure_locations)})"
+            for p, j in judged
+            if j is TestJudgement.LOG_ONLY
+        )
+        return ProofJudgement(
+            Verdict.PROOF_ONLY_LOGS,
+            f"tests fail without the fix only where they read captured logs: {detail}",
             judged,
         )
     if all(k is TestJudgement.FAILS_WITH_FIX for k in kinds):

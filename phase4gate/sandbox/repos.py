@@ -224,7 +224,28 @@ _QUEUE_SIDE_EFFECT: Final = _with_logger(_QUEUE).replace(
     "                self._rows[i] = event\n",
 )
 
+# The counter appears with the first replacement, made by queue_event (the focus) itself; stats (outside the
+# focus) reads it.  Without the fix the tests fail only on the missing attribute or report key, whether the
+# tree without the fix reverts queue_event alone (#1141's focus symbols) or the whole file (no focus).
 _QUEUE_MISSING_NAME: Final = (
+    _QUEUE.replace(
+        "        self._rows: list[dict[str, str]] = []\n",
+        "        self._rows: list[dict[str, str]] = []\n        # replaced_count appears with the first replacement.\n",
+    )
+    .replace(
+        "                self._rows[i] = event\n",
+        "                self._rows[i] = event\n"
+        '                self.replaced_count = getattr(self, "replaced_count", 0) + 1\n',
+    )
+    .replace(
+        'return {"pending": len(self._rows)}', 'return {"pending": len(self._rows), "replaced": self.replaced_count}'
+    )
+)
+
+# The earlier shape of the missing-name fixture: the counter is created in __init__, outside #1141's focus
+# symbols.  With those symbols only queue_event is reverted, the counter stays 0 and the tests fail on their
+# assertions: the proof comes from queue_event's own change (issue 20: this verdict moved to substantive).
+_QUEUE_MISSING_NAME_OUTSIDE_FOCUS: Final = (
     _QUEUE.replace(
         "        self._rows: list[dict[str, str]] = []\n",
         "        self._rows: list[dict[str, str]] = []\n        self.replaced_count = 0\n",
@@ -674,6 +695,86 @@ def test_peek_returns_oldest_pending_row():
 """,
     },
     "Peek returns the oldest row; breadcrumb in queue_event (#1143)\n\nCloses #1142, #1141",
+)
+
+CLI_VARIANTS["missing-name-outside-focus"] = (
+    {_Q: _QUEUE_MISSING_NAME_OUTSIDE_FOCUS, "tests/sync/test_queue_counts.py": _TEST_MISSING_NAME},
+    "Count replaced queue rows\n\nCloses #1141",
+)
+
+# Issue 20, case 9a: a squash where queue_event (#1141's focus symbol) changes behaviour with no test of its
+# own, while peek (not in the focus, same file) changes with a test: only queue_event is reverted without the
+# fix, so peek's test passes both ways and cannot "prove" #1141.
+CLI_VARIANTS["squash-focus-untested"] = (
+    {
+        _Q: _QUEUE_FIXED.replace(
+            "return self._rows[-1] if self._rows else None", "return self._rows[0] if self._rows else None"
+        ),
+        "tests/sync/test_peek_oldest.py": """\
+from specify_cli.sync.queue import OfflineQueue
+
+
+def test_peek_returns_the_oldest_pending_row():
+    q = OfflineQueue()
+    q.queue_event({"aggregate_id": "a", "v": "1"})
+    q.queue_event({"aggregate_id": "b", "v": "2"})
+    assert q.peek()["aggregate_id"] == "a"
+""",
+    },
+    "Keep every queued event; peek returns the oldest row\n\nCloses #1142, #1141",
+)
+
+# Issue 20, case 9b: the fix's new log line reads a name only the fix binds, so it cannot be kept in the
+# tree without the fix, and the only test asserts that log line: a failure that reads only caplog never proves.
+CLI_VARIANTS["caplog-new-name"] = (
+    {
+        _Q: _with_logger(_QUEUE).replace(
+            _BUGGY_BRANCH,
+            "        self._rows.append(event)\n"
+            "        position = len(self._rows)\n"
+            '        logger.info("queued %s at position %d", event["aggregate_id"], position)\n'
+            "        return True\n",
+        ),
+        "tests/sync/test_queue_position_log.py": """\
+import logging
+
+from specify_cli.sync.queue import OfflineQueue
+
+
+def test_queue_event_logs_its_position(caplog):
+    caplog.set_level(logging.INFO)
+    queue = OfflineQueue()
+    queue.queue_event({"aggregate_id": "a"})
+    queue.queue_event({"aggregate_id": "a"})
+    assert len(queue.pending()) >= 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert "queued a at position 2" in messages
+""",
+    },
+    "Keep every queued event; log its position\n\nCloses #1141",
+)
+
+# Issue 20, case 9c: `--version` reads the installed distribution's metadata; the test compares it with
+# importlib.metadata, which only sees the project when the proof installs it from each tree (as CI does).
+CLI_VARIANTS["version-from-metadata"] = (
+    {
+        "src/specify_cli/__init__.py": (
+            '"""spec-kitty."""\n\nfrom importlib.metadata import version\n\n__version__ = version("spec-kitty-cli")\n'
+        ),
+        "pyproject.toml": _pyproject("spec-kitty-cli", "specify_cli").replace(
+            'version = "3.2.0rc15"', 'version = "3.2.0rc16"'
+        ),
+        "tests/test_version.py": """\
+from importlib.metadata import version
+
+import specify_cli
+
+
+def test_version_is_the_installed_distribution_s():
+    assert specify_cli.__version__ == version("spec-kitty-cli")
+""",
+    },
+    "Report the installed version, not a hard-coded one\n\nCloses #1190",
 )
 
 # Demo scenario -> which variant closes which blocker (issue 16's world links them in the GitHub seed).

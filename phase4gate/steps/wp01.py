@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from phase4gate.models import EvidenceRef, FactValue, StepOutcome, StopKind
+from phase4gate.textcap import cap
 
 if TYPE_CHECKING:
     from phase4gate.adapters.proof import AuditResult
@@ -25,10 +26,12 @@ if TYPE_CHECKING:
     from phase4gate.gate import StepContext
     from phase4gate.models import Closer
 
-__all__ = ["CONDITION_LOGGING_ONLY", "CONDITION_NOT_SUBSTANTIVE", "run"]
+__all__ = ["BLOCKER_REASON_LIMIT", "CONDITION_LOGGING_ONLY", "CONDITION_NOT_SUBSTANTIVE", "run"]
 
 CONDITION_LOGGING_ONLY: Final = "fix diff is logging-only (diagnostic-only)"
 CONDITION_NOT_SUBSTANTIVE: Final = "fix not substantive or not proven by a test that fails without it"
+# Characters of one blocker's audit reason in the step's reason; the full reason is in its audit evidence.
+BLOCKER_REASON_LIMIT: Final = 1500
 
 
 def _checkout_spec(config: GateConfig, repo: str) -> str | None:
@@ -153,13 +156,15 @@ def run(ctx: StepContext) -> StepOutcome:
     cli_fixes: list[str] = []
     for blocker in closed.blockers:
         results: list[AuditResult] = []
+        kept: list[str] = []  # each closer's audit evidence (its full reason)
         for closer in blocker.closers:
             result, refs = _audit_closer(ctx, blocker, closer, cache, proof=proof)
             evidence.extend(refs)
             results.append(result)
-        good = [(c, r) for c, r in zip(blocker.closers, results, strict=True) if r.substantive]
-        chosen = good[-1] if good else (blocker.closers[-1], results[-1])
-        closer, result = chosen
+            kept.append(refs[0].path)
+        good = [(c, r, k) for c, r, k in zip(blocker.closers, results, kept, strict=True) if r.substantive]
+        chosen = good[-1] if good else (blocker.closers[-1], results[-1], kept[-1])
+        closer, result, audit_path = chosen
         facts[f"blocker_{blocker.number}_verdict"] = result.verdict.value
         facts[f"blocker_{blocker.number}_closer"] = f"{closer.repo}@{result.commit}"
         if result.substantive:
@@ -169,7 +174,8 @@ def run(ctx: StepContext) -> StepOutcome:
         verdicts = ", ".join(
             f"{c.repo}@{_short(r.commit)}: {r.verdict.value}" for c, r in zip(blocker.closers, results, strict=True)
         )
-        failures.append((result.verdict.value, f"#{blocker.number} {verdicts} — {result.reason}"))
+        why = cap(result.reason, BLOCKER_REASON_LIMIT, full_text=audit_path)
+        failures.append((result.verdict.value, cap(f"#{blocker.number} {verdicts} — {why}", 2 * BLOCKER_REASON_LIMIT)))
     facts["cli_fix_commits"] = ",".join(cli_fixes)
     if failures:
         logging_only = all(v == Verdict.LOGGING_ONLY.value for v, _ in failures)

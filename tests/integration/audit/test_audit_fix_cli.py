@@ -60,9 +60,9 @@ def test_logging_only_exits_1_with_text(audit_world: AuditWorld, capsys: pytest.
 def test_proof_text_lists_each_test(
     audit_world: AuditWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The text output lists each test with both outcomes and its judgement."""
+    """The text output lists each test with both outcomes and its judgement (no focus: the whole commit)."""
     monkeypatch.setenv("PHASE4GATE_CACHE_DIR", str(audit_world.cache))
-    code = audit_fix(audit_world, "missing-name")
+    code = main(["audit-fix", "--repo", str(audit_world.cli.path), audit_world.cli.commits["missing-name"]])
     assert code == ExitCode.STOPPED
     out = capsys.readouterr().out
     assert "verdict: proof-only-missing-name" in out
