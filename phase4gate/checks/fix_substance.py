@@ -508,6 +508,8 @@ def _parse(text: str | None, path: str, side: str) -> tuple[ast.Module | None, s
         return ast.parse(text, filename=path), None
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
+        if line is None and "\0" in text:  # ast's null-byte ValueError carries no position: find it
+            line = text.count("\n", 0, text.index("\0")) + 1
         where = f" line {line}" if line else ""
         return None, f"{path}: does not parse {side} the fix{where}: {getattr(exc, 'msg', exc)}"
 

@@ -184,3 +184,13 @@ def test_judge_proof_behaviour_failure_still_proves() -> None:
     # One parametrised case failing on behaviour is enough.
     both = _proof((("tests/test_q.py", 8), ("tests/test_q.py", 14)))
     assert judge_proof([both], frozenset(), src).verdict is Verdict.SUBSTANTIVE
+
+
+def test_a_null_byte_is_reported_with_its_line() -> None:
+    """ast refuses a NUL without a position; the report still names the file and the line."""
+    from phase4gate.checks.fix_substance import FileChange, FileKind, classify_file
+
+    report = classify_file(FileChange("src/m.py", "x = 1\n", "x = 1\ny = 2\n\0\n"))
+    assert report.kind is FileKind.UNPARSEABLE
+    assert report.error is not None
+    assert report.error.startswith("src/m.py: does not parse after the fix line 3:")
