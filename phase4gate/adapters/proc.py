@@ -434,8 +434,9 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
                 except subprocess.TimeoutExpired:
                     pass
                 if _STOP.is_set():
-                    stopped = True
                     break
+            # A child that ended while a stop was requested (it was signalled) is never a verdict.
+            stopped = _STOP.is_set()
             # Descendants still attached to the leader, before the group ends (they may have left it).
             escaped: dict[int, int | None] = dict(_descendants(proc.pid))
             if timed_out or stopped:
