@@ -56,7 +56,9 @@ def test_sigkill_with_a_lingering_orphan_then_resume_ends_it_first(tmp_path: Pat
     orphans: list[int] = []
     with World(tmp_path / "world") as world:
         base = world.config(evidence)
-        config = write_config(world, tmp_path, attrs.evolve(base, canary=attrs.evolve(base.canary, command=(str(wrapper),))))
+        config = write_config(
+            world, tmp_path, attrs.evolve(base, canary=attrs.evolve(base.canary, command=(str(wrapper),)))
+        )
         env = gate_env(world, tmp_path)
         # WP04's run hangs, so the gate is killed while its canary and the orphan live.
         world.saas.extra.update(canary=canary_state(hang_seconds=600))
@@ -111,7 +113,6 @@ def _worktrees(repo: Path) -> list[str]:
 
 def test_sigkill_mid_wp01_then_a_new_start_prunes_the_worktrees(tmp_path: Path) -> None:
     """The audit's worktrees a killed gate left registered in the checkout are gone after the next start."""
-    evidence = tmp_path / "evidence"
     with World(tmp_path / "world") as world:
         config = write_config(world, tmp_path)
         env = gate_env(world, tmp_path)
