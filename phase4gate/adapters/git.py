@@ -235,7 +235,9 @@ def prune_worktrees(repo: Path, under: Path) -> list[Path]:
     paths = [Path(ln.removeprefix("worktree ")) for ln in lines if ln.startswith("worktree ")]
     for path in paths[1:]:  # the first is the main worktree
         if path.resolve().is_relative_to(root):
-            remove_worktree(repo, path)
+            # A `worktree add` killed half-way leaves the entry locked ("initializing").
+            _git(repo, "worktree", "unlock", str(path), check=False)
+            _git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
             removed.append(path)
     _git(repo, "worktree", "prune", check=False)
     return removed
