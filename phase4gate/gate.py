@@ -17,6 +17,7 @@ Each WP's work is a function ``run(ctx: StepContext) -> StepOutcome`` in
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import datetime as dt
 import importlib
 import json
@@ -647,7 +648,9 @@ class Gate:
                     for wp, n, started in begun:
                         pending.remove(wp)
                         self._in_progress.add(wp)
-                        running[pool.submit(self._execute, wp, dict(results), n, started)] = wp
+                        # In a copy of this context: the step's children carry this gate's marker.
+                        ctx = contextvars.copy_context()
+                        running[pool.submit(ctx.run, self._execute, wp, dict(results), n, started)] = wp
                 if not running:
                     return
                 done, _ = concurrent.futures.wait(

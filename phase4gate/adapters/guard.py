@@ -53,6 +53,21 @@ WRITER_LOCK: Final = ".writer/.phase4gate.lock"
 SCRATCH_PREFIX: Final = "phase4gate-scratch-"
 _OWNER_FILE: Final = "owner.json"
 _GATES_DIR: Final = "gates"
+_PR_SET_CHILD_SUBREAPER: Final = 36
+
+
+class _Shared:
+    """Process-wide state: the subreaper flag and the scratch folder (as ``tempfile.tempdir``).
+
+    Set up by the first gate of the process and undone by the last, so gates run side by
+    side in one process never undo each other's.
+    """
+
+    lock = threading.Lock()
+    users = 0
+    subreaper = False
+    scratch: Path | None = None
+    previous_tempdir: str | None = None
 
 
 class RunFolderBusyError(Phase4GateError):
@@ -161,11 +176,9 @@ class RunGuard:
         self._current_wp = current_wp
         self._lock: filelock.BaseFileLock | None = None
         self._journal_lock = threading.Lock()
-        self._scratch: Path | None = None
-        self._tempdir: str | None = None
+        self._shared = False
         self._handlers: dict[int, Any] = {}
         self._gate_file: Path | None = None
-        self.subreaper = False
         self.ended: list[int] = []
 
     # ----------------------------------------------------------------- enter
@@ -174,8 +187,8 @@ class RunGuard:
         self._acquire()
         try:
             self._end_leftovers()
+            self._share()
             self._start_children()
-            self._make_scratch()
             self._prune()
             self._install_handlers()
         except BaseException:
@@ -236,11 +249,10 @@ class RunGuard:
             )
 
     def _start_children(self) -> None:
-        from phase4gate.adapters.proc import become_subreaper, clear_stop, set_child_marker, set_child_observer  # noqa: PLC0415
+        from phase4gate.adapters.proc import clear_stop, set_child_marker, set_child_observer  # noqa: PLC0415
 
         clear_stop()
-        self.subreaper = become_subreaper()
-        if not self.subreaper:
+        if not _Shared.subreaper:
             log.info("not a child subreaper here; orphans are found by their %s marker only", self.marker)
         set_child_marker(self.marker)
         set_child_observer(self._record_child)
@@ -264,18 +276,44 @@ class RunGuard:
         with self._journal_lock:
             self._journal({**event, "time": _now()})
 
-    def _make_scratch(self) -> None:
-        base = Path(tempfile.gettempdir())
-        self._scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=base))
-        (self._scratch / _OWNER_FILE).write_text(json.dumps({**_owner(), "run_id": self.run_id}), encoding="utf-8")
-        # Every temporary folder the gate makes from here on is inside the scratch folder.
-        self._tempdir = tempfile.tempdir
-        tempfile.tempdir = str(self._scratch)
+    def _share(self) -> None:
+        """Become a subreaper and move temporary folders into a scratch folder (first gate of the process)."""
+        from phase4gate.adapters.proc import become_subreaper  # noqa: PLC0415
+
+        with _Shared.lock:
+            if _Shared.users == 0:
+                _Shared.subreaper = become_subreaper()
+                base = Path(tempfile.gettempdir())
+                scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=base))
+                (scratch / _OWNER_FILE).write_text(json.dumps({**_owner(), "run_id": self.run_id}), encoding="utf-8")
+                # Every temporary folder made from here on (canary and Teamspace scratch) is inside it.
+                _Shared.previous_tempdir = tempfile.tempdir
+                _Shared.scratch = scratch
+                tempfile.tempdir = str(scratch)
+            _Shared.users += 1
+            self._shared = True
+
+    @staticmethod
+    def _unshare() -> None:
+        with _Shared.lock:
+            _Shared.users -= 1
+            if _Shared.users > 0:
+                return
+            if _Shared.scratch is not None:
+                tempfile.tempdir = _Shared.previous_tempdir
+                shutil.rmtree(_Shared.scratch, ignore_errors=True)
+                _Shared.scratch = None
+            if _Shared.subreaper:
+                with contextlib.suppress(OSError, AttributeError):
+                    import ctypes  # noqa: PLC0415
+
+                    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+                _Shared.subreaper = False
 
     def _prune(self) -> None:
         from phase4gate.commands.audit_fix import cache_dir  # noqa: PLC0415
 
-        base = self._scratch.parent if self._scratch else Path(tempfile.gettempdir())
+        base = _Shared.scratch.parent if _Shared.scratch else Path(tempfile.gettempdir())
         for folder in prune_scratch(base):
             log.info("removed a killed gate's scratch folder %s", folder)
         cache = cache_dir(None, dict(self._environ))
@@ -319,17 +357,11 @@ class RunGuard:
         for sig, old in self._handlers.items():
             signal.signal(sig, old)
         self._handlers.clear()
-        if self._scratch is not None:
-            tempfile.tempdir = self._tempdir
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        if self._shared:
+            self._shared = False
+            self._unshare()
         if self._gate_file is not None:
             self._gate_file.unlink(missing_ok=True)
-        if self.subreaper:
-            with contextlib.suppress(OSError, AttributeError):
-                import ctypes  # noqa: PLC0415
-
-                ctypes.CDLL(None, use_errno=True).prctl(36, 0, 0, 0, 0)
         if self._lock is not None:
             with contextlib.suppress(OSError):
                 (self.run_dir / WRITER_LOCK).write_text("", encoding="utf-8")

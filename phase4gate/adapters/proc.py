@@ -21,6 +21,7 @@ handler) ends every live child at once and makes every running and later
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import os
 import secrets as _secrets
@@ -76,8 +77,12 @@ _LIVE_LOCK = threading.Lock()
 _CHILD_SECONDS = [0.0]
 _STOP = threading.Event()
 _STOP_SIGNAL: list[int] = []
-_MARKER: list[str] = []
-_OBSERVER: list[Callable[[ChildRecord], None]] = []
+# Per gate (a context variable, so two gates in one process keep their children apart;
+# the engine runs each step in a copy of the gate's context).
+_MARKER: contextvars.ContextVar[str | None] = contextvars.ContextVar("phase4gate_child_marker", default=None)
+_OBSERVER: contextvars.ContextVar[Callable[[ChildRecord], None] | None] = contextvars.ContextVar(
+    "phase4gate_child_observer", default=None
+)
 
 
 class StopRequested(KeyboardInterrupt):
@@ -134,8 +139,15 @@ def request_stop(signum: int) -> None:
     if not _STOP.is_set():
         _STOP_SIGNAL[:] = [signum]
         _STOP.set()
-    for proc in list(_LIVE):
-        _signal_group(proc.pid, signal.SIGTERM)
+    # No lock here (a signal handler must not wait on one); a set changing under us is retried.
+    for _attempt in range(3):
+        try:
+            live = list(_LIVE)
+        except RuntimeError:
+            continue
+        for proc in live:
+            _signal_group(proc.pid, signal.SIGTERM)
+        return
 
 
 def stop_requested() -> StopRequested | None:
@@ -153,12 +165,12 @@ def clear_stop() -> None:
 
 def set_child_marker(marker: str | None) -> None:
     """Mark every later child with ``PHASE4GATE_CHILD_OF=<marker>`` (``None``: no marker)."""
-    _MARKER[:] = [marker] if marker else []
+    _MARKER.set(marker or None)
 
 
 def set_child_observer(observer: Callable[[ChildRecord], None] | None) -> None:
     """Call *observer* with every child :func:`run_process` starts (the gate journals them)."""
-    _OBSERVER[:] = [observer] if observer else []
+    _OBSERVER.set(observer)
 
 
 def become_subreaper() -> bool:
@@ -387,8 +399,9 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
     call = _secrets.token_hex(8)
     child_env = dict(os.environ if env is None else env)
     child_env[CALL_ENV] = call
-    if _MARKER:
-        child_env[CHILD_ENV] = _MARKER[0]
+    marker = _MARKER.get()
+    if marker:
+        child_env[CHILD_ENV] = marker
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     log: IO[bytes] | None = None
     if log_path is not None:
@@ -420,7 +433,8 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
         )
         pump.start()
         try:
-            for observer in _OBSERVER:
+            observer = _OBSERVER.get()
+            if observer is not None:
                 observer(ChildRecord(proc.pid, proc.pid, process_start_time(proc.pid), args))
             deadline = start + timeout
             while True:
