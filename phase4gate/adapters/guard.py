@@ -348,7 +348,7 @@ class RunGuard:
             terminate_all,
         )
 
-        terminate_all(grace=1.0)
+        terminate_all(grace=1.0, marker=self.marker)
         if self._lock is not None:
             # Our own children's descendants that outlived them (none should): same marker.
             end_leftovers([], [self.marker])

@@ -70,8 +70,8 @@ _POLL_SECONDS: Final = 0.1
 # After a stop request a child gets this long per signal (SIGINT, SIGTERM, SIGKILL).
 _STOP_GRACE_SECONDS: Final = 1.0
 _PR_SET_CHILD_SUBREAPER: Final = 36
-# Live children, so an interrupt of the gate can end them all.
-_LIVE: set[subprocess.Popen[bytes]] = set()
+# Live children, each with the marker of the gate that started it.
+_LIVE: dict[subprocess.Popen[bytes], str | None] = {}
 _LIVE_LOCK = threading.Lock()
 # Wall time spent in children, for the gate-overhead benchmark.
 _CHILD_SECONDS = [0.0]
@@ -121,10 +121,10 @@ def record_child(seconds: float) -> None:
         _CHILD_SECONDS[0] += seconds
 
 
-def terminate_all(grace: float = SHUTDOWN_GRACE_SECONDS) -> int:
-    """End every child process group still running; return how many there were."""
+def terminate_all(grace: float = SHUTDOWN_GRACE_SECONDS, *, marker: str | None = None) -> int:
+    """End every child process group still running (only *marker*'s gate's, if given); return how many."""
     with _LIVE_LOCK:
-        live = list(_LIVE)
+        live = [p for p, m in _LIVE.items() if marker is None or m == marker]
     for proc in live:
         _shutdown(proc, grace)
     return len(live)
@@ -427,7 +427,7 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
             raise ProcessError(msg, argv=args, hint="check the command in the configuration") from None
         assert proc.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
         with _LIVE_LOCK:
-            _LIVE.add(proc)
+            _LIVE[proc] = marker
         pump = threading.Thread(
             target=_pump, args=(proc.stdout, log, tail, on_line, tuple(s for s in secrets if s)), daemon=True
         )
@@ -466,7 +466,7 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
             raise
         finally:
             with _LIVE_LOCK:
-                _LIVE.discard(proc)
+                _LIVE.pop(proc, None)
         pump.join(timeout=grace)
         if not pump.is_alive():
             # Closing while the reader is blocked in readline would block on its lock.
