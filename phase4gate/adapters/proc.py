@@ -248,15 +248,19 @@ def _descendants(pid: int) -> dict[int, int]:
     return out
 
 
-def _carrying(name: str, values: Iterable[str]) -> dict[int, int]:
-    """Return ``{pid: start time}`` of every live process whose environment has ``name=<one of values>``."""
+def _carrying(name: str, values: Iterable[str], *, since: int | None = None) -> dict[int, int]:
+    """Return ``{pid: start time}`` of every live process whose environment has ``name=<one of values>``.
+
+    With *since* (a start time), only processes started then or later are read (a child's
+    descendants cannot be older than the child).
+    """
     wanted = {f"{name}={v}".encode() for v in values}
     out: dict[int, int] = {}
     if not wanted:
         return out
     me = os.getpid()
     for pid, (_ppid, start) in _processes().items():
-        if pid == me:
+        if pid == me or (since is not None and start < since):
             continue
         try:
             env = Path(f"/proc/{pid}/environ").read_bytes()
@@ -432,10 +436,11 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
             target=_pump, args=(proc.stdout, log, tail, on_line, tuple(s for s in secrets if s)), daemon=True
         )
         pump.start()
+        born = process_start_time(proc.pid)
         try:
             observer = _OBSERVER.get()
             if observer is not None:
-                observer(ChildRecord(proc.pid, proc.pid, process_start_time(proc.pid), args))
+                observer(ChildRecord(proc.pid, proc.pid, born, args))
             deadline = start + timeout
             while True:
                 remaining = deadline - time.monotonic()
@@ -452,17 +457,18 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
             # A child that ended while a stop was requested (it was signalled) is never a verdict.
             stopped = _STOP.is_set()
             # Descendants still attached to the leader, before the group ends (they may have left it).
-            escaped: dict[int, int | None] = dict(_descendants(proc.pid))
+            # (Only needed when the leader still runs: once it is gone, its orphans are re-parented.)
+            escaped: dict[int, int | None] = dict(_descendants(proc.pid)) if proc.returncode is None else {}
             if timed_out or stopped:
                 _shutdown(proc, min(grace, _STOP_GRACE_SECONDS) if stopped else grace)
             # Children of the leader that kept running would hold the pipe open.
             _signal_group(proc.pid, signal.SIGKILL)
-            escaped.update(_carrying(CALL_ENV, [call]))
+            escaped.update(_carrying(CALL_ENV, [call], since=born))
             escaped.pop(proc.pid, None)  # the leader itself is the subprocess module's to reap
             _end(escaped, grace)
         except BaseException:
             _shutdown(proc, grace)
-            _end(_carrying(CALL_ENV, [call]), grace)
+            _end(_carrying(CALL_ENV, [call], since=born), grace)
             raise
         finally:
             with _LIVE_LOCK:
