@@ -501,6 +501,12 @@ class Gate:
                 redact(f"internal error: {type(exc).__name__}: {exc}"),
                 facts={"error": type(exc).__name__, "exit_code": 70},
             )
+        from phase4gate.adapters.proc import stop_requested  # noqa: PLC0415
+
+        stop = stop_requested()
+        if stop is not None:
+            # Ended while a stop was requested (its children were signalled): never a verdict.
+            raise stop
         result = StepResult.from_outcome(wp, outcome, started, max(self._clock(), started), dry_run=self.dry_run)
         self._journal({"event": "wp-result", "wp": wp, "result": result, "time": result.finished_at})
         self.progress.done(wp, f"{result.status.value}" + (f" ({result.stop_kind.value})" if result.stop_kind else ""))

@@ -144,3 +144,50 @@ def test_resume_ends_nothing_when_nothing_is_left(tmp_path: Path, resume_marker:
     with guard:
         pass
     assert [e for e in events if e["event"] == "children-ended"] == []
+
+
+def test_a_stop_during_a_step_records_interrupted_and_starts_nothing(tmp_path: Path) -> None:
+    """A stop requested while WP01 runs: WP01 is not a verdict, nothing later starts, the journal says so."""
+    import signal
+
+    from phase4gate.adapters.proc import StopRequested, clear_stop, request_stop
+    from phase4gate.gate import Gate, StepContext
+    from phase4gate.models import StepOutcome
+    from tests.gate_helpers import Recorder
+
+    recorder = Recorder({})
+    steps = recorder.steps()
+
+    def wp01(ctx: StepContext) -> StepOutcome:
+        request_stop(signal.SIGTERM)  # as the SIGTERM handler does
+        return StepOutcome.passed("would have passed", facts={"wp": ctx.wp})
+
+    steps["WP01"] = wp01
+    gate = Gate(
+        GateConfig(),
+        evidence_root=tmp_path / "ev",
+        environ={"PHASE4GATE_CACHE_DIR": str(tmp_path / "cache")},
+        steps=steps,
+    )
+    try:
+        with pytest.raises(StopRequested) as excinfo:
+            gate.run()
+    finally:
+        clear_stop()
+    assert excinfo.value.exit_code == 143
+    events = [json.loads(ln) for ln in gate.store.read_journal()]
+    kinds = [e["event"] for e in events]
+    assert kinds == ["gate-start", "wp-start", "interrupted"]
+    assert events[-1]["in_progress"] == ["WP01"]
+    assert events[-1]["signal"] == "SIGTERM"
+    assert recorder.calls == []
+    # The lock is released and a resume continues: WP01 runs again (it was never a verdict).
+    resumed = Gate(
+        GateConfig(),
+        evidence_root=tmp_path / "ev",
+        resume="latest",
+        environ={"PHASE4GATE_CACHE_DIR": str(tmp_path / "cache")},
+        steps=recorder.steps(),
+    ).run()
+    assert resumed.exit_code == 0
+    assert recorder.calls[0] == "WP01"
