@@ -15,12 +15,12 @@ from pathlib import Path
 
 import attrs
 
-from phase4gate.adapters.proc import process_alive
 from phase4gate.gate import find_run, report_from_journal
 from phase4gate.sandbox.e2e import canary_state
 from phase4gate.sandbox.world import World
 from tests.conftest import HANG_GUARD_SECONDS
 from tests.integration.core.gate_proc import (
+    alive,
     events,
     gate_env,
     run_gate,
@@ -42,7 +42,7 @@ exec scripts/run-sync-identity-boundary-canary.sh --single --yes
 
 def _kill(pids: list[int]) -> None:
     for pid in pids:
-        if process_alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -74,14 +74,14 @@ def test_sigkill_with_a_lingering_orphan_then_resume_ends_it_first(tmp_path: Pat
             gate.communicate(timeout=HANG_GUARD_SECONDS)
             orphans = [int(x) for x in pidfile.read_text().split()]
             (orphan,) = orphans
-            assert process_alive(orphan), "the orphan should have survived the SIGKILL (the scenario needs it)"
+            assert alive(orphan), "the orphan should have survived the SIGKILL (the scenario needs it)"
             killed_pid = int(next(e for e in events(evidence) if e.get("event") == "gate-start")["pid"])
             assert scratch_of(killed_pid), "a SIGKILL leaves the scratch folder (pruned at the next start)"
 
             world.saas.extra.update(canary=canary_state())
             resumed = run_gate(config, env, "--resume", "latest")
             assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-            assert not process_alive(orphan), "the killed gate's orphan outlived the resume"
+            assert not alive(orphan), "the killed gate's orphan outlived the resume"
             assert scratch_of(killed_pid) == [], "the killed gate's scratch folder was not pruned"
             evs = events(evidence)
             starts = [i for i, e in enumerate(evs) if e.get("event") == "gate-start"]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from phase4gate.adapters.proc import process_alive
 from phase4gate.gate import find_run, report_from_journal
 from phase4gate.sandbox.e2e import canary_state
 from phase4gate.sandbox.world import World
 from tests.conftest import HANG_GUARD_SECONDS
 from tests.integration.core.gate_proc import (
+    alive,
     events,
     gate_env,
     marked_alive,
@@ -69,7 +69,7 @@ def test_signal_mid_wp05_stops_at_once_then_resume_is_green(sig: signal.Signals,
         # Only the interrupted run ever started; its process (and its group) is gone.
         children = _wp05_children(evs)
         assert len(children) == 1, children
-        assert not process_alive(int(children[0]["pid"]))  # type: ignore[call-overload]
+        assert not alive(int(children[0]["pid"]))  # type: ignore[call-overload]
         (run_dir,) = [p.parent for p in evidence.glob("*/journal.jsonl")]
         assert sorted(run_dir.glob("rc16-attempt*/runs/run-*.json")) == []
         (start,) = [e for e in evs if e.get("event") == "gate-start"]

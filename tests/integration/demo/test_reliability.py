@@ -231,7 +231,7 @@ def test_hung_canary_with_a_detached_child_then_resume(tmp_path: Path) -> None:
     """
     import attrs
 
-    from phase4gate.adapters.proc import process_alive
+    from tests.integration.core.gate_proc import alive as process_alive
 
     pidfile = tmp_path / "detached.pid"
     wrapper = tmp_path / "canary-wrapper.sh"
