@@ -249,11 +249,11 @@ class RunGuard:
             )
 
     def _start_children(self) -> None:
-        from phase4gate.adapters.proc import clear_stop, set_child_marker, set_child_observer  # noqa: PLC0415
+        from phase4gate.adapters.proc import CHILD_ENV, clear_stop, set_child_marker, set_child_observer  # noqa: PLC0415
 
         clear_stop()
         if not _Shared.subreaper:
-            log.info("not a child subreaper here; orphans are found by their %s marker only", self.marker)
+            log.warning("not a child subreaper here (Linux only); orphans are found by their %s marker only", CHILD_ENV)
         set_child_marker(self.marker)
         set_child_observer(self._record_child)
 
