@@ -39,8 +39,11 @@ not met yet, "failed" = evidence against the release or the fix):
   WP08  spec-kitty#1038 commented; never closed
 
 exit codes: 0 passed, 1 stopped at a stop condition, 2 usage or configuration error,
-            3 could not decide (infrastructure), 70 internal error, 130 interrupted
+            3 could not decide (infrastructure), 70 internal error, 130 SIGINT, 143 SIGTERM
 """
+
+# 128 + SIGINT, 128 + SIGTERM: the exits of a gate stopped by a signal.
+_INTERRUPTED_CODES: Final = frozenset({130, 143})
 
 # (name, module under phase4gate.commands, one-line help)
 COMMANDS: Final = (
@@ -134,10 +137,12 @@ def _handle_errors() -> Iterator[list[int]]:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         code.append(int(exc.exit_code))
-    except KeyboardInterrupt:
-        print("error: interrupted; the journal records where the gate stopped", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # A gate stopped by SIGINT/SIGTERM carries 128 + the signal (130, 143).
+        name = getattr(exc, "signal_name", "SIGINT")
+        print(f"error: interrupted ({name}); the journal records where the gate stopped", file=sys.stderr)
         print("hint: resume with `phase4gate run --resume latest`", file=sys.stderr)
-        code.append(int(ExitCode.INTERRUPTED))
+        code.append(int(getattr(exc, "exit_code", ExitCode.INTERRUPTED)))
     except Exception:  # noqa: BLE001 - the one place a bug becomes exit 70
         import traceback  # noqa: PLC0415
 
@@ -183,4 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code in _INTERRUPTED_CODES:
+        # A step abandoned after a stop must not hold the exit (interpreter shutdown joins worker threads).
+        import os  # noqa: PLC0415
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -17,10 +17,15 @@ Each WP's work is a function ``run(ctx: StepContext) -> StepOutcome`` in
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import datetime as dt
 import importlib
 import logging
+import os
 import secrets as _secrets
+import signal
+import socket
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -69,6 +74,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("phase4gate")
+# How often the scheduler looks for a stop request, and how long running steps get to notice one.
+_STOP_POLL_SECONDS: Final = 0.2
+_WIND_DOWN_SECONDS: Final = 15.0
 
 
 @frozen
@@ -306,6 +314,8 @@ class Gate:
             self.run_dir = self.evidence_root / self.run_id
         self.store = EvidenceStore(self.run_dir)
         self._previous = self._load_previous() if resume else None
+        self._thread_wp = threading.local()
+        self._in_progress: set[str] = set()
 
     # ----------------------------------------------------------------- journal
 
@@ -403,6 +413,7 @@ class Gate:
         return n, started
 
     def _execute(self, wp: str, results: Mapping[str, StepResult], n: int, started: dt.datetime) -> StepResult:
+        self._thread_wp.wp = wp  # the children this thread starts are journalled as this WP's
         self.progress.start(wp, work_package(wp).title)
         ctx = StepContext(
             wp=wp,
@@ -440,6 +451,12 @@ class Gate:
                 redact(f"internal error: {type(exc).__name__}: {exc}"),
                 facts={"error": type(exc).__name__, "exit_code": int(code)},
             )
+        from phase4gate.adapters.proc import stop_requested  # noqa: PLC0415
+
+        stop = stop_requested()
+        if stop is not None:
+            # Ended while a stop was requested (its children were signalled): never a verdict.
+            raise stop
         # The journal boundary: no credential (URL userinfo, token) reaches a reason or a fact.
         outcome = attrs.evolve(
             outcome,
@@ -479,6 +496,21 @@ class Gate:
             UsageError: ``--only WPxx`` whose dependencies have not passed in this run.
         """
         requested = self.plan(only=only, until=until)
+        from phase4gate.adapters.guard import RunGuard  # noqa: PLC0415
+
+        guard = RunGuard(
+            self.run_dir,
+            self.run_id,
+            config=self.config,
+            environ=self.environ,
+            journal=self._journal,
+            earlier=self.store.read_journal() if self._previous is not None else (),
+            current_wp=lambda: getattr(self._thread_wp, "wp", None),
+        )
+        with guard:
+            return self._run_guarded(requested, guard.marker, only=only)
+
+    def _run_guarded(self, requested: tuple[str, ...], marker: str, *, only: str | None) -> GateReport:
         reused = self._reused_results(set(requested))
         if only:
             package = work_package(only)
@@ -499,6 +531,10 @@ class Gate:
                 "dry_run": self.dry_run,
                 "requested": list(requested),
                 "resumed": self._previous is not None,
+                # Who writes this run: a later resume ends what this gate's children left running.
+                "child_marker": marker,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
                 # The effective configuration (it holds no secret: tokens come from the environment).
                 "config": self.config,
             }
@@ -511,12 +547,21 @@ class Gate:
                 self._journal({"event": "wp-result", "wp": wp, "result": prev, "time": prev.finished_at})
         try:
             self._run_graph(requested, results)
-        except KeyboardInterrupt:
-            from phase4gate.adapters.proc import terminate_all  # noqa: PLC0415
+        except KeyboardInterrupt as exc:
+            from phase4gate.adapters.proc import StopRequested, terminate_all  # noqa: PLC0415
 
-            terminate_all()
-            self._journal({"event": "interrupted", "time": self._clock()})
-            raise
+            stop = exc if isinstance(exc, StopRequested) else StopRequested(signal.SIGINT)
+            terminate_all(grace=1.0)
+            self._journal(
+                {
+                    "event": "interrupted",
+                    "time": self._clock(),
+                    "signal": stop.signal_name,
+                    "in_progress": sorted(self._in_progress),
+                    "exit_code": stop.exit_code,
+                }
+            )
+            raise stop from None
         halted = next((r for r in results.values() if r.status in {StepStatus.STOPPED, StepStatus.ERROR}), None)
         for wp in requested:
             if wp not in results:
@@ -544,27 +589,65 @@ class Gate:
         return all(d in results and results[d].status is StepStatus.PASSED for d in gates)
 
     def _run_graph(self, requested: tuple[str, ...], results: dict[str, StepResult]) -> None:
+        """Run the pending WPs; on a stop request (SIGINT/SIGTERM) start nothing more and raise it.
+
+        Raises:
+            StopRequested: the gate was asked to stop; ``self._in_progress`` names the WPs cut short.
+        """
+        from phase4gate.adapters.proc import StopRequested, request_stop, stop_requested  # noqa: PLC0415
+
         pending = [wp for wp in requested if wp not in results]
         halted = False
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="wp") as pool:
-            running: dict[concurrent.futures.Future[StepResult], str] = {}
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="wp")
+        running: dict[concurrent.futures.Future[StepResult], str] = {}
+        stopped = False
+        try:
             while True:
+                stop = stop_requested()
+                if stop is not None:
+                    stopped = True
+                    self._wind_down(running, results)
+                    raise stop
                 if not halted:
                     ready = [wp for wp in pending if self._ready(wp, requested, results)]
                     # Journal every start decided now before any of them can finish.
                     begun = [(wp, *self._begin(wp)) for wp in ready]
                     for wp, n, started in begun:
                         pending.remove(wp)
-                        running[pool.submit(self._execute, wp, dict(results), n, started)] = wp
+                        self._in_progress.add(wp)
+                        # In a copy of this context: the step's children carry this gate's marker.
+                        ctx = contextvars.copy_context()
+                        running[pool.submit(ctx.run, self._execute, wp, dict(results), n, started)] = wp
                 if not running:
                     return
-                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                done, _ = concurrent.futures.wait(
+                    running, timeout=_STOP_POLL_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
+                )
                 for fut in done:
                     wp = running.pop(fut)
+                    exc = fut.exception()
+                    if isinstance(exc, KeyboardInterrupt):
+                        # A step cut short by a stop (or a Ctrl-C raised in it): stop everything.
+                        request_stop(exc.signum if isinstance(exc, StopRequested) else signal.SIGINT)
+                        continue
                     result = fut.result()
                     results[wp] = result
+                    self._in_progress.discard(wp)
                     if result.status is not StepStatus.PASSED:
                         halted = True
+        finally:
+            # After a stop, a step stuck outside a child process is abandoned, not waited for.
+            pool.shutdown(wait=not stopped, cancel_futures=stopped)
+
+    def _wind_down(
+        self, running: dict[concurrent.futures.Future[StepResult], str], results: dict[str, StepResult]
+    ) -> None:
+        """Give the running steps a bounded time to notice the stop; keep the results of those that finished."""
+        done, _ = concurrent.futures.wait(running, timeout=_WIND_DOWN_SECONDS)
+        for fut in done:
+            if fut.exception() is None:
+                results[running[fut]] = fut.result()
+                self._in_progress.discard(running[fut])
 
 
 def render_report_markdown(report: GateReport) -> str:

@@ -54,7 +54,18 @@ JOURNAL_NAME: Final = "journal.jsonl"
 GENESIS: Final = "sha256:" + "0" * 64
 # Events that only describe progress; the report folds wp-result, gate-start and gate-end.
 KNOWN_EVENTS: Final = frozenset(
-    {"gate-start", "gate-end", "wp-start", "wp-result", "wp-reused", "wp-action", "interrupted", "child-process"}
+    {
+        "gate-start",
+        "gate-end",
+        "wp-start",
+        "wp-result",
+        "wp-reused",
+        "wp-action",
+        "interrupted",
+        "child",
+        "children-ended",
+        "child-process",
+    }
 )
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "git_output",
     "is_ancestor",
     "list_files",
+    "prune_worktrees",
     "read_blobs",
     "read_changes",
     "read_sources",
@@ -227,6 +228,30 @@ def remove_worktree(repo: Path, path: Path) -> None:
     """Remove a worktree made by :func:`add_worktree` (missing ones are ignored)."""
     _git(repo, "worktree", "remove", "--force", str(path), check=False)
     _git(repo, "worktree", "prune", check=False)
+
+
+def prune_worktrees(repo: Path, under: Path) -> list[Path]:
+    """Remove every worktree of *repo* registered inside *under*, then prune stale entries.
+
+    For throwaway worktrees a killed gate left behind (the fix audit makes them in
+    its cache): the caller makes sure no live gate uses *under*.  Returns the paths
+    removed; the main worktree and worktrees elsewhere are never touched.
+    """
+    listing = _git(repo, "worktree", "list", "--porcelain", check=False)
+    if listing.returncode != 0:
+        return []
+    root = under.resolve()
+    removed: list[Path] = []
+    lines = listing.stdout.decode("utf-8", errors="surrogateescape").splitlines()
+    paths = [Path(ln.removeprefix("worktree ")) for ln in lines if ln.startswith("worktree ")]
+    for path in paths[1:]:  # the first is the main worktree
+        if path.resolve().is_relative_to(root):
+            # A `worktree add` killed half-way leaves the entry locked ("initializing").
+            _git(repo, "worktree", "unlock", str(path), check=False)
+            _git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+            removed.append(path)
+    _git(repo, "worktree", "prune", check=False)
+    return removed
 
 
 def ensure_checkout(spec: str, cache_dir: Path, *, timeout: float = 600.0) -> Path:

@@ -32,7 +32,7 @@ __all__ = ["KNOWN_EVENTS", "PROGRESS_EVENTS", "read_folder", "read_history"]
 KNOWN_EVENTS: Final = frozenset({"gate-start", "wp-start", "wp-result", "wp-reused", "gate-end", "interrupted"})
 # Progress-only events the gate also writes (a WP's actions as they happen, its child
 # processes): not folded, not worth a note either.
-PROGRESS_EVENTS: Final = frozenset({"wp-action", "child-process"})
+PROGRESS_EVENTS: Final = frozenset({"wp-action", "child", "children-ended", "child-process"})
 _JOURNAL: Final = "journal.jsonl"
 
 

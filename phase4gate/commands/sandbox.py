@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Final, Protocol, TextIO
 if TYPE_CHECKING:
     from types import FrameType
 
+    from phase4gate.sandbox.world import World
+
 DESCRIPTION = """\
 Run the sandbox world in the foreground: the GitHub REST emulator (issues 1141 and 1182
 closed by real fix commits, e2e#41 and #1038 open), the package index, the SaaS, and the
@@ -28,9 +30,15 @@ fixture repositories, all on 127.0.0.1.  The first line on stdout is JSON with e
 URL, path and the tokens it accepts; stop with Ctrl-C or SIGTERM."""
 
 EPILOG = """\
-example:
+examples:
   phase4gate sandbox                         the default world
   phase4gate sandbox --seed world.json       a declarative GitHub seed (repos, issues, pulls, tokens)
+  phase4gate sandbox --write-config gate.toml
+                                             also write a gate.toml pointing the real gate at this
+                                             world (the token is not in it: export the variable the
+                                             sandbox names on stderr), then in another shell:
+                                             phase4gate --config gate.toml run | run --resume latest |
+                                             status | verify latest
 """
 
 
@@ -53,6 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scenario", default="green", metavar="NAME", help="build the world of a demo scenario (default: green)"
     )
+    parser.add_argument(
+        "--write-config",
+        metavar="FILE",
+        help="write a gate.toml pointing `phase4gate run` at this world (no token in it; the variable "
+        "that takes the token is printed on stderr)",
+    )
+    parser.add_argument(
+        "--evidence-root",
+        metavar="DIR",
+        help="with --write-config: the evidence root it names (default: ./evidence)",
+    )
 
 
 def _start_world(args: argparse.Namespace) -> Started:
@@ -60,7 +79,37 @@ def _start_world(args: argparse.Namespace) -> Started:
     from phase4gate.sandbox.world import World  # noqa: PLC0415
 
     world = World(scenario_name=getattr(args, "scenario", None) or "green").start()
+    target = getattr(args, "write_config", None)
+    if target:
+        try:
+            _write_config(world, Path(target), Path(getattr(args, "evidence_root", None) or "evidence").resolve())
+        except BaseException:
+            world.stop()
+            raise
     return world, world.describe()
+
+
+def _write_config(world: World, target: Path, evidence_root: Path) -> None:
+    """Write the gate configuration of *world* to *target*; say which variable takes the token.
+
+    Raises:
+        UsageError: *target* cannot be written.
+    """
+    from phase4gate.config import to_toml  # noqa: PLC0415
+    from phase4gate.errors import UsageError  # noqa: PLC0415
+
+    config = world.config(evidence_root)
+    try:
+        target.write_text(to_toml(config), encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot write {target}: {exc.strerror or exc}"
+        raise UsageError(msg, hint="--write-config needs a writable file path") from None
+    var = config.github.token_env
+    print(
+        f"sandbox: wrote {target} (evidence under {evidence_root}); the gate reads the GitHub token from "
+        f'${var}: export {var}=<the "token" value of the JSON line on stdout>',
+        file=sys.stderr,
+    )
 
 
 def _start_github(args: argparse.Namespace) -> Started:
@@ -88,7 +137,13 @@ def serve(args: argparse.Namespace, stop: threading.Event, out: TextIO) -> dict[
 
     Raises:
         InputError: the ``--seed`` file is unreadable or malformed.
+        UsageError: ``--write-config`` with ``--seed``, or its file cannot be written.
     """
+    if getattr(args, "seed", None) and getattr(args, "write_config", None):
+        from phase4gate.errors import UsageError  # noqa: PLC0415
+
+        msg = "--write-config needs the whole world; it cannot be combined with --seed"
+        raise UsageError(msg)
     started: list[_Stoppable] = []
     line: dict[str, str] = {}
     try:

@@ -124,6 +124,9 @@ class World:
         self._servers: list[Any] = []
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        # Per evidence root: the run-2.json files there before this world's gate ran.
+        self._baseline: dict[Path, set[Path]] = {}
+        self._baseline_lock = threading.Lock()
         self.github: Any = None
         self.index: Any = None
         self.saas: Any = None
@@ -265,12 +268,21 @@ class World:
 
         def watch() -> None:
             while not self._stop.wait(0.05):
-                if any(self.evidence_root.glob("*/rc16-attempt*/runs/run-2.json")):
+                # Only a run-2.json this world's gate wrote counts: what the evidence root held
+                # before (an earlier green run) never triggers the redeploy.
+                with self._baseline_lock:
+                    seen = self._baseline.get(self.evidence_root)
+                    if seen is None:
+                        seen = self._baseline[self.evidence_root] = self._run2_files()
+                if self._run2_files() - seen:
                     self.saas.redeploy()
                     return
 
         self._watcher = threading.Thread(target=watch, name="redeploy-watcher", daemon=True)
         self._watcher.start()
+
+    def _run2_files(self) -> set[Path]:
+        return set(self.evidence_root.glob("*/rc16-attempt*/runs/run-2.json"))
 
     def stop(self) -> None:
         """Stop every emulator and remove the world's temporary folder (if it made one)."""
@@ -294,7 +306,9 @@ class World:
     def config(self, evidence_root: Path | None = None) -> GateConfig:
         """Return the gate configuration pointing at this world (evidence under *evidence_root*)."""
         root = evidence_root or self.evidence_root
-        self.evidence_root = root  # the redeploy watcher looks here
+        with self._baseline_lock:
+            self.evidence_root = root  # the redeploy watcher looks here, for files new since now
+            self._baseline.setdefault(root, self._run2_files())
         return GateConfig(
             github=GitHubConfig(
                 api_url=self.github.api_url,

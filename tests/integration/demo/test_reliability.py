@@ -212,3 +212,95 @@ def test_dry_run_then_real_resume_does_the_real_work(tmp_path: Path) -> None:
     assert wp01 is not None
     assert wp01.status.value == "stopped"
     assert "test-passes-without-fix" in wp01.reason
+
+
+_DETACHED = """\
+#!/usr/bin/env bash
+# The canary, plus a child in its own session that keeps the output pipe open.
+setsid sleep 900 &
+echo $! >> {pidfile}
+exec scripts/run-sync-identity-boundary-canary.sh --single --yes
+"""
+
+
+def test_hung_canary_with_a_detached_child_then_resume(tmp_path: Path) -> None:
+    """A hung canary whose child left its session and holds the pipe: the timeout is a bound, the child ends.
+
+    Issue 19, case 4, through the whole gate: the first run stops "could not decide" (exit 3)
+    with the detached child already dead; the resume reaches the clean final state.
+    """
+    import attrs
+
+    from tests.integration.core.gate_proc import alive as process_alive
+
+    pidfile = tmp_path / "detached.pid"
+    wrapper = tmp_path / "canary-wrapper.sh"
+    wrapper.write_text(_DETACHED.format(pidfile=pidfile), encoding="utf-8")
+    wrapper.chmod(0o755)
+    with World(tmp_path / "world") as world:
+        base = world.config(tmp_path / "evidence")
+        config = attrs.evolve(base, canary=attrs.evolve(base.canary, command=(str(wrapper),), timeout_seconds=3.0))
+        env = world.environ(dict(os.environ))
+        world.saas.extra.update(canary=canary_state(hang_seconds=600))
+        try:
+            first = Gate(config, environ=env).run()
+            assert first.exit_code == 3, [(s.wp, s.status.value, s.reason) for s in first.steps]
+            detached = [int(x) for x in pidfile.read_text().split()]
+            assert detached
+            assert not any(process_alive(p) for p in detached), "a detached canary child outlived the timeout"
+            world.saas.extra.update(canary=canary_state())
+            final = Gate(attrs.evolve(config, canary=base.canary), environ=env, resume=first.run_id).run()
+            _final_state(world, tmp_path, final, [world.github.token, world.github.read_only_token])
+        finally:
+            for p in [int(x) for x in pidfile.read_text().split()] if pidfile.is_file() else []:
+                if process_alive(p):
+                    os.kill(p, signal.SIGKILL)
+
+
+def test_sigkill_mid_wp01_then_resume(tmp_path: Path) -> None:
+    """Killed during the fix audit: the resume prunes the audit's worktrees and reaches the clean final state."""
+    with World(tmp_path / "world") as world:
+        config_path = tmp_path / "gate.toml"
+        config_path.write_text(to_toml(world.config(tmp_path / "evidence")), encoding="utf-8")
+        env = world.environ(dict(os.environ))
+        env["PHASE4GATE_CACHE_DIR"] = str(tmp_path / "cache")
+        argv = ["phase4gate", "--config", str(config_path), "run"]
+
+        def worktrees() -> list[str]:
+            out = subprocess.run(
+                ["git", "-C", str(world.cli_path), "worktree", "list", "--porcelain"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=HANG_GUARD_SECONDS,
+            ).stdout
+            return [ln for ln in out.splitlines() if ln.startswith("worktree ")]
+
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + HANG_GUARD_SECONDS
+        while time.monotonic() < deadline and len(worktrees()) < 2 and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        out1, _ = proc.communicate(timeout=HANG_GUARD_SECONDS)
+        assert proc.returncode == -signal.SIGKILL, out1.decode()[-2000:]
+        resumed = subprocess.run(
+            [*argv, "--resume", "latest"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD_SECONDS * 3,
+            check=False,
+        )
+        assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+        assert len(worktrees()) == 1
+        from phase4gate.gate import find_run, report_from_journal
+
+        run_dir = find_run(tmp_path / "evidence", "latest")
+        report = report_from_journal((run_dir / "journal.jsonl").read_text().splitlines())
+        _final_state(
+            world,
+            tmp_path,
+            report,
+            [world.github.token, world.github.read_only_token],
+            output=out1.decode(errors="replace") + resumed.stdout + resumed.stderr,
+        )

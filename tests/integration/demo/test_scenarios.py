@@ -78,3 +78,34 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert writes == []
     assert runs == []
     assert not (tmp_path / "evidence" / ".venvs").exists()
+
+
+@pytest.mark.slow
+def test_every_scenario_after_a_green_demo_in_one_evidence_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` then `make demo SCENARIO=...` for each: each ends where it should, whatever the root holds.
+
+    Issue 19, case 9: with an earlier green run in the evidence root, the saas-redeployed
+    watcher redeployed before the preflight and the scenario passed green.
+    """
+    import json
+
+    from phase4gate import cli
+
+    monkeypatch.setenv("PHASE4GATE_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "evidence"
+    seen: dict[str, tuple[str | None, str | None]] = {}
+    for s in SCENARIOS:  # green first: the table starts with it
+        code = cli.main(["demo", "--scenario", s.name, "--evidence-root", str(root), "--json"])
+        report = json.loads(capsys.readouterr().out)
+        stop = next((st for st in report["steps"] if st["status"] in {"stopped", "error"}), None)
+        seen[s.name] = (stop["wp"], stop["stop_kind"]) if stop else (None, None)
+        assert code == (0 if s.wp is None else 1), (s.name, seen[s.name])
+    expected = {s.name: (s.wp, s.kind) for s in SCENARIOS}
+    assert seen == expected
+    runs = [p.parent for p in root.glob("*/journal.jsonl")]
+    assert len(runs) == len(SCENARIOS)
+    for run_dir in runs:
+        findings = verify_run(run_dir)
+        assert findings.ok, (run_dir, findings.render())
