@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from phase4gate.adapters.store import load_manifest, replace_projection
 from phase4gate.errors import ConfigError
-from phase4gate.models import GateReport, parse_run_file, run_number_from_filename
+from phase4gate.models import GateReport, StepStatus, parse_run_file, run_number_from_filename
 
 if TYPE_CHECKING:
     from securesystemslib.signer import CryptoSigner, SSlibKey
@@ -55,7 +55,17 @@ DSSE_PAYLOAD_TYPE: Final = "application/vnd.in-toto+json"
 SIGNING_KEY_ENV: Final = "PHASE4GATE_SIGNING_KEY"
 
 
-def _canary_runs(run_dir: Path, manifest: dict[str, str]) -> list[dict[str, Any]]:
+def _counted_run_ids(report: GateReport) -> set[str]:
+    """Return the run ids a passed canary step counted (a kept but refused or failed file is not among them)."""
+    ids: set[str] = set()
+    for step in report.steps:
+        if step.wp in {"WP04", "WP05"} and step.status is StepStatus.PASSED:
+            ids.update(i for i in str(step.facts.get("run_ids") or "").split(",") if i)
+    return ids
+
+
+def _canary_runs(run_dir: Path, manifest: dict[str, str], counted: set[str]) -> list[dict[str, Any]]:
+    """Return each kept run file's outcome, and whether a passed WP04/WP05 counted it."""
     runs: list[dict[str, Any]] = []
     for rel in sorted(manifest):
         parts = rel.split("/")
@@ -68,7 +78,9 @@ def _canary_runs(run_dir: Path, manifest: dict[str, str]) -> list[dict[str, Any]
             data = json.loads((run_dir / rel).read_text(encoding="utf-8"))
             run = parse_run_file(data, source=rel, file_run_number=n)
         except (OSError, ValueError) as exc:
-            runs.append({"file": rel, "sha256": manifest[rel], "outcome": "unreadable", "error": str(exc)})
+            runs.append(
+                {"file": rel, "sha256": manifest[rel], "outcome": "unreadable", "error": str(exc), "counted": False}
+            )
             continue
         runs.append(
             {
@@ -79,6 +91,8 @@ def _canary_runs(run_dir: Path, manifest: dict[str, str]) -> list[dict[str, Any]
                 "outcome": run.outcome.value,
                 "cli_version": run.cli_version_number,
                 "scenarios": {str(s.scenario_id): s.status.value for s in run.scenarios},
+                "run_id": run.run_id,
+                "counted": bool(run.run_id) and run.run_id in counted,
             }
         )
     return runs
@@ -124,7 +138,7 @@ def build_statement(run_dir: Path, report: GateReport) -> dict[str, Any]:
             }
             for s in report.steps
         ],
-        "canary_runs": _canary_runs(run_dir, manifest),
+        "canary_runs": _canary_runs(run_dir, manifest, _counted_run_ids(report)),
         "journal": {"events": sealed[0], "head": sealed[1]} if sealed else None,
     }
     return {"_type": STATEMENT_TYPE, "subject": subjects, "predicateType": PREDICATE_TYPE, "predicate": predicate}

@@ -128,7 +128,11 @@ WORK_PACKAGES: Final = (
         "WP04",
         "One canary run: all four scenarios pass",
         ("WP02", "WP03"),
-        ("any scenario fails, is skipped or missing (failed; the mapped blocker is re-opened)",),
+        (
+            "any scenario fails, is skipped or missing (failed; the mapped blocker is re-opened)",
+            "the run file was not written by this run, or contradicts the runner's exit (failed)",
+            "the SaaS was redeployed since the preflight, checked before run 1 and after the run (waiting)",
+        ),
     ),
     WorkPackage(
         "WP05",
@@ -136,6 +140,7 @@ WORK_PACKAGES: Final = (
         ("WP04",),
         (
             "any run does not pass (failed; the mapped blocker is re-opened)",
+            "a run file was not written by its run, or contradicts the runner's exit (failed)",
             "the SaaS was redeployed or the RC changed during the gate (waiting)",
         ),
     ),
@@ -143,19 +148,28 @@ WORK_PACKAGES: Final = (
         "WP06",
         "Evidence bundled; e2e#41 commented and closed",
         ("WP05",),
-        ("the comment cannot be rendered from observed facts, or was not read back (failed)",),
+        (
+            "the comment cannot be rendered from observed facts, or was not read back (failed)",
+            "the plan's protocol (4 consecutive runs x 4 scenarios) was not what ran (failed; nothing posted)",
+        ),
     ),
     WorkPackage(
         "WP07",
         "Teamspace MVP suite passes four times, logs kept",
         ("WP06",),
-        ("any Teamspace run fails (failed; triaged from its log)",),
+        (
+            "any Teamspace run fails (failed; triaged from its log)",
+            "the SaaS was redeployed, checked before run 1 and after every run (waiting)",
+        ),
     ),
     WorkPackage(
         "WP08",
         "spec-kitty#1038 commented, never closed",
         ("WP07",),
-        ("the comment cannot be rendered, or #1038 is not open after posting (failed)",),
+        (
+            "the comment cannot be rendered, or #1038 is not open after posting (failed)",
+            "the plan's protocol (4 canary runs, 4 Teamspace runs) was not what ran (failed; nothing posted)",
+        ),
     ),
 )
 

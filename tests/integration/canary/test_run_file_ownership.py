@@ -99,6 +99,16 @@ def test_run_id_counted_by_an_earlier_gate_is_refused(world: CanaryWorld) -> Non
         f"({first.run_dir.name}/{KEPT})"
     ) in wp04.reason
     assert first.run_dir != second.run_dir
+    # The attestation says which kept file a passed step counted: the refused one says "pass" but is not counted.
+    counted = {
+        gate.run_dir.name: [
+            (r["file"], r["outcome"], r["counted"])
+            for r in json.loads((gate.run_dir / "attestation.intoto.json").read_text())["predicate"]["canary_runs"]
+        ]
+        for gate in (first, second)
+    }
+    assert counted[first.run_dir.name] == [(KEPT, "pass", True)]
+    assert counted[second.run_dir.name] == [("rc16-single-attempt2/runs/run-1.json", "pass", False)]
 
 
 def _wait_for(path: Path) -> None:
