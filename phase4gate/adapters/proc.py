@@ -25,6 +25,7 @@ import contextvars
 import ctypes
 import os
 import secrets as _secrets
+import select
 import signal
 import subprocess
 import sys
@@ -371,6 +372,43 @@ def _pump(
             on_line(line.rstrip("\n"))
 
 
+class _ExitWaiter:
+    """Wait for a child to exit without polling: a pidfd (Linux) wakes the wait the moment it ends.
+
+    ``Popen.wait(timeout=...)`` sleeps in growing steps (up to 50 ms) between checks, so each
+    child's end was noticed ~25 ms late on average; where ``os.pidfd_open`` is missing (or
+    refused), that is still the fallback.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+        self._fd: int | None = None
+        opener = getattr(os, "pidfd_open", None)
+        if opener is not None:
+            with contextlib.suppress(OSError):
+                self._fd = opener(proc.pid)
+
+    def __call__(self, timeout: float) -> bool:
+        """Return True once the child has exited (and is reaped), waiting at most *timeout* seconds."""
+        if self._fd is None:
+            try:
+                self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout))
+        if ready:
+            self._proc.wait()  # it has exited: this only reaps it
+            return True
+        return self._proc.poll() is not None
+
+    def close(self) -> None:
+        """Close the pidfd."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
     argv: Sequence[str],
     *,
@@ -437,6 +475,7 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
         )
         pump.start()
         born = process_start_time(proc.pid)
+        exits = _ExitWaiter(proc)
         try:
             observer = _OBSERVER.get()
             if observer is not None:
@@ -447,11 +486,8 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
                 if remaining <= 0:
                     timed_out = True
                     break
-                try:
-                    proc.wait(timeout=min(_POLL_SECONDS, remaining))
+                if exits(min(_POLL_SECONDS, remaining)):
                     break
-                except subprocess.TimeoutExpired:
-                    pass
                 if _STOP.is_set():
                     break
             # A child that ended while a stop was requested (it was signalled) is never a verdict.
@@ -471,6 +507,7 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
             _end(_carrying(CALL_ENV, [call], since=born), grace)
             raise
         finally:
+            exits.close()
             with _LIVE_LOCK:
                 _LIVE.pop(proc, None)
         pump.join(timeout=grace)
