@@ -158,7 +158,8 @@ def read_folder(path: Path) -> FolderRead:
         text = journal.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return FolderRead(name, where, FolderKind.DAMAGED, problem=f"{_JOURNAL}: cannot read ({exc})")
-    read = _clean_journal(text.splitlines())
+    # Journal lines end in \n only: str.splitlines would also split on U+2028/U+2029/U+0085 inside a reason.
+    read = _clean_journal(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"))
     notes, ending = read.notes, read.ending
     if read.fatal is not None:
         return FolderRead(name, where, FolderKind.DAMAGED, problem=read.fatal, notes=tuple(notes))

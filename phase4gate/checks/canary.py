@@ -26,6 +26,7 @@ from packaging.version import InvalidVersion, Version
 
 from phase4gate.checks.junit_report import JUnitCase, parse_junit_report
 from phase4gate.config import SignatureConfig
+from phase4gate.errors import redact
 from phase4gate.models import CanaryRunResult, Outcome, ScenarioStatus
 
 __all__ = [
@@ -159,7 +160,7 @@ def render_reopen_comment(
         f"- RC: `spec-kitty-cli=={rc_version}`\n"
         f"- Run: {match.run_number}, scenario {match.scenario_id} ({match.status})\n"
         f"- Signature: `{match.signature}`\n"
-        f"- Failure: `{match.quote}`\n"
+        f"- Failure: `{redact(match.quote or '')}`\n"
         f"- Evidence: `{evidence_path}`\n"
     )
 

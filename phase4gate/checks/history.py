@@ -32,7 +32,8 @@ from packaging.version import InvalidVersion, Version
 from phase4gate.checks.canary import triage_failure
 from phase4gate.checks.comments import GITHUB_BODY_LIMIT, render_marker
 from phase4gate.config import SignatureConfig
-from phase4gate.models import DEFAULT_SCENARIO_IDS, CanaryRunResult, GateReport, ScenarioStatus, StepStatus
+from phase4gate.errors import redact
+from phase4gate.models import DEFAULT_SCENARIO_IDS, WP_IDS, CanaryRunResult, GateReport, ScenarioStatus, StepStatus
 
 __all__ = [
     "DEFAULT_MAX_AGE_HOURS",
@@ -153,6 +154,8 @@ class GateRunSummary:
     rc_version: str | None
     dry_run: bool = False
     notes: tuple[str, ...] = ()
+    # Every WP of the plan (WP01-WP08) was asked for and passed: only such a run clears an RC.
+    whole_gate: bool = False
 
 
 @frozen
@@ -328,7 +331,7 @@ def _summarise_run(folder: FolderRead, report: GateReport) -> GateRunSummary:
     verdict = report.verdict.value
     if halted is not None:
         kind = halted.stop_kind.value if halted.stop_kind else "error"
-        reason = _one_line(halted.reason)
+        reason = redact(_one_line(halted.reason))
         condition = halted.stop_condition
     else:
         kind = None
@@ -364,6 +367,8 @@ def _summarise_run(folder: FolderRead, report: GateReport) -> GateRunSummary:
         rc_version=version,
         dry_run=report.dry_run,
         notes=folder.notes,
+        whole_gate=verdict == StepStatus.PASSED.value
+        and all((step := report.step(wp)) is not None and step.status is StepStatus.PASSED for wp in WP_IDS),
     )
 
 
@@ -393,7 +398,7 @@ def _cells(
         status = CellStatus(s.status.value)
         if status is CellStatus.SKIPPED:
             # A skip is never a pass, but it is not a failure signature either.
-            cells.append(MatrixCell(sid, status, quote=match.quote))
+            cells.append(MatrixCell(sid, status, quote=_redacted(match.quote)))
             continue
         cells.append(
             MatrixCell(
@@ -402,10 +407,15 @@ def _cells(
                 signature=match.signature,
                 new_signature=match.signature is None,
                 blocker=match.blocker,
-                quote=match.quote,
+                quote=_redacted(match.quote),
             )
         )
     return tuple(cells), run.outcome.value
+
+
+def _redacted(text: str | None) -> str | None:
+    """Run files are kept byte for byte; what history quotes from them is redacted (it may be posted)."""
+    return None if text is None else redact(text)
 
 
 def _matrix(folder: FolderRead, run_id: str, root_rel: str) -> list[tuple[str, MatrixRow]]:
@@ -610,7 +620,7 @@ def summarise_history(  # noqa: PLR0913 - the reader's result plus each option o
         order = {s.run_id: i for i, s in enumerate(runs)}
         matrix.sort(key=lambda m: (order.get(m.run_id, 0), m.wp, m.attempt, m.run_number or 0))
         known, unknown = _signatures(matrix)
-        passed = [s for s in runs if s.verdict == StepStatus.PASSED.value and not s.dry_run and s.rc == r]
+        passed = [s for s in runs if s.whole_gate and not s.dry_run and s.rc == r]
         cleared = None
         if passed:
             last = passed[-1]

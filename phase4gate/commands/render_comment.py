@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from phase4gate.config import GateConfig
 
 DESCRIPTION = """\
 Print the exact Markdown of the e2e#41 (WP06) or spec-kitty#1038 (WP08) evidence
@@ -86,12 +80,15 @@ def _history(args: argparse.Namespace) -> int:
     import sys  # noqa: PLC0415
 
     from phase4gate.checks.history import history_comment_body, history_gate_id  # noqa: PLC0415
+    from phase4gate.commands._common import load_config  # noqa: PLC0415
     from phase4gate.commands.history import build_history  # noqa: PLC0415
-    from phase4gate.config import GateConfig  # noqa: PLC0415
     from phase4gate.steps.wp06 import tracker_issue  # noqa: PLC0415
 
-    history, named, root = build_history(args)
-    config = named or _newest_recorded_config(root) or GateConfig()
+    history, _named, root = build_history(args)
+    # Where to post and with which token come from the operator's configuration (--config,
+    # ./gate.toml or the defaults), never from a journal under the evidence root: a planted or
+    # stale run folder must not choose the API URL the token is sent to.
+    config = load_config(args)
     repo, number = tracker_issue(config)
     body = history_comment_body(history, gate_id=config.comments.gate_id, issue=f"{repo}#{number}")
     posted: dict[str, object] | None = None
@@ -129,19 +126,3 @@ def _history(args: argparse.Namespace) -> int:
     else:
         print(body, end="")
     return 0
-
-
-def _newest_recorded_config(root: Path) -> GateConfig | None:
-    """Return the configuration the newest run under *root* recorded (by run id), if any is readable."""
-    from phase4gate.errors import InputError  # noqa: PLC0415
-    from phase4gate.gate import config_from_journal  # noqa: PLC0415
-
-    for journal in sorted(root.glob("*/journal.jsonl"), reverse=True):
-        try:
-            lines = [ln for ln in journal.read_text(encoding="utf-8").splitlines() if '"gate-start"' in ln]
-            config = config_from_journal(lines, source=str(journal))
-        except (OSError, UnicodeDecodeError, ValueError, InputError):
-            continue
-        if config is not None:
-            return config
-    return None

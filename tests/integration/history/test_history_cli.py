@@ -155,3 +155,63 @@ def test_post_twice_edits_one_comment_in_place_and_never_closes(demo: Demo, tmp_
     assert state == "open"
     assert closes == []
     assert github.token not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_post_never_takes_the_api_url_or_token_variable_from_a_journal(demo: Demo, tmp_path: Path) -> None:
+    """A run folder whose journal records another API URL (planted, or an old sandbox run) gets no request.
+
+    The operator's ./gate.toml decides where the token goes; the newest journal only feeds the summary.
+    """
+    import shutil
+
+    root = tmp_path / "evidence"
+    shutil.copytree(demo.root, root)
+    with GitHubEmulator(default_seed()) as github, GitHubEmulator(default_seed()) as decoy:
+        newest = max(root.glob("*/journal.jsonl"))
+        planted = root / "zzzz-planted"
+        planted.mkdir()
+        lines = newest.read_text(encoding="utf-8").splitlines()
+        events = [json.loads(line) for line in lines]
+        for event in events:
+            if event.get("event") == "gate-start":
+                event["config"]["github"]["api_url"] = decoy.api_url
+                event["config"]["github"]["token_env"] = "DECOY_TOKEN"
+        (planted / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+        work = tmp_path / "work"
+        work.mkdir()
+        (work / "gate.toml").write_text(
+            to_toml(
+                GateConfig(
+                    github=GitHubConfig(api_url=github.api_url, cli_repo=CLI_REPO, e2e_repo=E2E_REPO, max_retries=1),
+                    comments=CommentsConfig(min_write_interval_seconds=0.0),
+                )
+            ),
+            encoding="utf-8",
+        )
+        base = {k: v for k, v in os.environ.items() if k not in {"GITHUB_TOKEN", "GITHUB_STEP_SUMMARY"}}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "phase4gate",
+                "render-comment",
+                "history",
+                "--post",
+                "--json",
+                "--evidence-root",
+                str(root),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD_SECONDS,
+            check=False,
+            cwd=work,
+            env={**base, "GITHUB_TOKEN": github.token, "DECOY_TOKEN": decoy.token},
+        )
+        decoy_requests = len(decoy.requests)
+        with github.lock:
+            posted = [c for c in github.state.issue(CLI_REPO, 1038).comments if c.author == "gate-bot"]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert decoy_requests == 0
+    assert len(posted) == 1
+    assert json.loads(proc.stdout)["posted"]["action"] == "create"

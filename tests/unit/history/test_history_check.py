@@ -213,3 +213,41 @@ def test_a_run_without_wp02_facts_takes_its_rc_from_its_attempt_folders() -> Non
     assert {c.status for c in row.cells} == {CellStatus.MISSING}
     assert history.freshness is not None
     assert history.freshness.stale
+
+
+def test_a_partial_run_never_clears_an_rc() -> None:
+    """`run --until WP05` passes every WP it was asked for, but only all eight WPs clear the gate."""
+    partial = _green("a", 16)[:5]
+    report = GateReport(
+        run_id="a",
+        started_at=partial[0].started_at,
+        finished_at=partial[-1].finished_at,
+        steps=tuple(partial),
+        requested=WP_IDS[:5],
+    )
+    folder = FolderRead("a", "/e/a", FolderKind.RUN, report=report, signatures=SIGNATURES)
+    history = _summary([folder])
+
+    assert report.verdict.value == "passed"
+    assert history.cleared is None
+    assert history.rcs[0].cleared is None
+    assert not history.rcs[0].runs[0].whole_gate
+    assert "- Cleared: ❌ no RC has cleared the whole gate" in render_history_markdown(history)
+    assert _summary([_folder("b", _green("b", 16))]).cleared is not None
+
+
+def test_quoted_failures_and_reasons_are_redacted() -> None:
+    """Run files are kept byte for byte, but what history quotes (and may post on #1038) carries no credential."""
+    secret = "hunter2pass"
+    leak = f"POST https://canary:{secret}@saas.example.invalid/x?token={secret} failed: Batch sync failed (400)"
+    data = run_file({1: "fail", 2: "pass", 3: "pass", 4: "pass"}, reasons={1: leak})
+    parsed = parse_run_file(data, source="run-1.json", file_run_number=1)
+    attempt = AttemptRead("rc16-attempt1", (RunFileRead("rc16-attempt1/runs/run-1.json", 1, parsed),))
+    steps = [passed("WP01", 0), passed("WP02", 1, **_rc(16)), stopped("WP05", 3, StopKind.FAILED, f"run 1: {leak}")]
+    history = _summary([_folder("a", steps, attempts=(attempt,))])
+
+    text = render_history_markdown(history) + convert.dumps(history)
+    assert secret not in text
+    assert "Batch sync failed (400)" in text
+    body = history_comment_body(history, gate_id=GATE, issue="Priivacy-ai/spec-kitty#1038")
+    assert secret not in body

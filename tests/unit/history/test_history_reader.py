@@ -198,3 +198,21 @@ def test_progress_events_are_read_without_a_note(evidence_root: Path) -> None:
     assert folder.report is not None
     assert [s.wp for s in folder.report.steps] == ["WP01", "WP02", "WP03"]
     assert folder.notes == ()
+
+
+def test_a_reason_with_unicode_line_separators_is_not_damage(tmp_path: Path) -> None:
+    """U+2028, U+2029 and U+0085 are legal inside a JSON string; the journal's lines end in \\n only."""
+    from phase4gate.adapters.history_reader import read_folder
+    from phase4gate.checks.history import FolderKind
+    from phase4gate.models import StopKind
+    from tests.unit.history.journals import journal, passed, stopped, write_run
+
+    reason = "first\u2028second\u2029third\u0085fourth"
+    run = write_run(tmp_path, "r1", journal("r1", [passed("WP01", 0), stopped("WP02", 1, StopKind.WAITING, reason)]))
+    folder = read_folder(run)
+
+    assert folder.kind is FolderKind.RUN, folder.problem
+    assert folder.report is not None
+    step = folder.report.step("WP02")
+    assert step is not None
+    assert step.reason == reason
