@@ -340,12 +340,32 @@ class Gate:
         self.store.append_event(convert.unstructure(event))
 
     def _load_previous(self) -> GateReport | None:
-        from phase4gate.journal import read_journal_file  # noqa: PLC0415
+        """Return what earlier invocations decided, as far as a sealed journal head vouches for it.
+
+        Only the prefix a finished (or cleanly interrupted) invocation sealed is trusted: events
+        after it, whether left by a SIGKILL or appended by hand, are never reused (their WPs run
+        again), so a resume never seals or signs results it cannot vouch for.
+        """
+        from phase4gate.adapters.store import load_manifest  # noqa: PLC0415
+        from phase4gate.journal import line_digest, read_journal_file  # noqa: PLC0415
 
         journal = read_journal_file(self.run_dir / "journal.jsonl")
         if journal.torn_note:
             log.warning("%s; it is moved aside before the next event is appended", journal.torn_note)
-        return report_from_journal(journal.lines, source=journal.source) if journal.lines else None
+        if not journal.lines:
+            return None
+        sealed = load_manifest(self.run_dir).sealed
+        lines = list(journal.lines)
+        if sealed is None or sealed[0] > len(lines) or line_digest(lines[sealed[0] - 1]) != sealed[1]:
+            log.warning("%s: no sealed journal head matches: nothing earlier is reused", self.run_dir.name)
+            return None
+        if len(lines) > sealed[0]:
+            log.warning(
+                "%s: %d journal event(s) after the sealed head are not reused (their WPs run again)",
+                self.run_dir.name,
+                len(lines) - sealed[0],
+            )
+        return report_from_journal(lines[: sealed[0]], source=journal.source)
 
     def _starts(self, wp: str) -> int:
         return sum(1 for ln in self.store.read_journal() if f'"wp": "{wp}"' in ln and '"wp-start"' in ln)
@@ -575,6 +595,10 @@ class Gate:
                     "exit_code": stop.exit_code,
                 }
             )
+            try:
+                self._project()  # what this invocation wrote is sealed: a resume reuses it, verify checks it
+            except (Phase4GateError, OSError) as exc:  # the stop wins; a resume re-runs what is unsealed
+                log.warning("could not seal the interrupted run: %s", redact(str(exc)))
             raise stop from None
         halted = next((r for r in results.values() if r.status in {StepStatus.STOPPED, StepStatus.ERROR}), None)
         for wp in requested:
@@ -589,10 +613,14 @@ class Gate:
                 results[wp] = skipped
                 self._journal({"event": "wp-result", "wp": wp, "result": skipped, "time": t})
         self._journal({"event": "gate-end", "time": self._clock()})
-        report = report_from_journal(self.store.read_journal(), source=str(self.run_dir / "journal.jsonl"))
-        write_report_files(self.run_dir, report)
+        return self._project()
+
+    def _project(self) -> GateReport:
+        """Write the report files and the attestation for the journal as it stands, sealing its head."""
         from phase4gate.attest import write_statement  # noqa: PLC0415
 
+        report = report_from_journal(self.store.read_journal(), source=str(self.run_dir / "journal.jsonl"))
+        write_report_files(self.run_dir, report)
         write_statement(self.run_dir, report, environ=self.environ)
         return report
 

@@ -48,6 +48,7 @@ __all__ = [
     "report_from_journal",
     "result_head",
     "run_state",
+    "unsealed_results",
 ]
 
 JOURNAL_NAME: Final = "journal.jsonl"
@@ -315,3 +316,21 @@ def run_state(lines: Sequence[str], *, source: str = JOURNAL_NAME) -> RunState:
         actions={wp: tuple(a) for wp, a in actions.items() if a and wp in running},
         exit_code=exit_code,
     )
+
+
+def unsealed_results(lines: Sequence[str], sealed_lines: int | None) -> int:
+    """Return how many ``wp-result``/``gate-end`` events stand after the sealed prefix (all, with no seal).
+
+    A finished or cleanly interrupted invocation seals what it wrote; results after the seal were
+    left by a killed invocation or appended by hand, and nothing vouches for them.
+    """
+    start = sealed_lines or 0
+    count = 0
+    for line in lines[start:]:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and event.get("event") in {"wp-result", "gate-end"}:
+            count += 1
+    return count

@@ -138,7 +138,13 @@ def _same_bytes(path: Path, expected: str) -> str | None:
 
 def _journal_checks(run_dir: Path) -> tuple[list[str], list[str], list[str] | None]:
     """Return (problems, notes, the sealed journal prefix or ``None``)."""
-    from phase4gate.journal import JOURNAL_NAME, chain_problems, line_digest, read_journal_file  # noqa: PLC0415
+    from phase4gate.journal import (  # noqa: PLC0415
+        JOURNAL_NAME,
+        chain_problems,
+        line_digest,
+        read_journal_file,
+        unsealed_results,
+    )
 
     problems: list[str] = []
     notes: list[str] = []
@@ -171,7 +177,13 @@ def _journal_checks(run_dir: Path) -> tuple[list[str], list[str], list[str] | No
     if line_digest(lines[n - 1]) != head:
         problems.append(f"{JOURNAL_NAME}: line {n} is not the head {MANIFEST_NAME} sealed: the journal was rewritten")
         return problems, notes, None
-    if len(lines) > n:
+    unsealed = unsealed_results(lines, n)
+    if unsealed:
+        problems.append(
+            f"{JOURNAL_NAME}: {unsealed} result event(s) after the sealed head, not vouched for by any seal "
+            "(a killed invocation, or lines appended by hand); `phase4gate run --resume` runs those WPs again"
+        )
+    elif len(lines) > n:
         notes.append(
             f"{JOURNAL_NAME}: {len(lines) - n} event(s) after the sealed head (an invocation that did not finish; "
             "`phase4gate status` shows it; the report projects the sealed prefix)"

@@ -29,13 +29,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_evidence_root(parser)
 
 
+UNSEALED = "not vouched for by any seal"
+
+
 def _read(run_dir: Path) -> tuple[GateReport, RunState, list[str]]:
     """Return the run's report, how its last invocation ended, and warnings (torn tail, broken chain).
 
     Raises:
         InputError: the journal cannot be read or folded (names the file and line).
     """
-    from phase4gate.journal import chain_problems, read_journal_file, report_from_journal, run_state  # noqa: PLC0415
+    from phase4gate.adapters.store import load_manifest  # noqa: PLC0415
+    from phase4gate.journal import (  # noqa: PLC0415
+        chain_problems,
+        read_journal_file,
+        report_from_journal,
+        run_state,
+        unsealed_results,
+    )
 
     journal = read_journal_file(run_dir / "journal.jsonl")
     report = report_from_journal(journal.lines, source=journal.source)
@@ -44,6 +54,16 @@ def _read(run_dir: Path) -> tuple[GateReport, RunState, list[str]]:
         f"{p}; this report cannot be trusted (`phase4gate verify` checks the evidence)"
         for p in chain_problems(journal.lines, source=journal.source)
     ]
+    try:
+        sealed = load_manifest(run_dir).sealed
+    except OSError:
+        sealed = None
+    unsealed = unsealed_results(journal.lines, sealed[0] if sealed else None)
+    if unsealed:
+        warnings.append(
+            f"{unsealed} result event(s) after the sealed journal head are {UNSEALED} (a killed invocation, "
+            "or lines appended by hand); `phase4gate run --resume` runs those WPs again"
+        )
     return report, run_state(journal.lines, source=journal.source), warnings
 
 
@@ -102,7 +122,7 @@ def _list(root: Path, *, as_json: bool) -> int:
             rows.append({"run": journal.parent.name, "verdict": "damaged", "problem": first})
             continue
         verdict = "interrupted" if state.interrupted else report.verdict.value
-        if any("hash chain" in w or "hash-chained" in w for w in warnings):
+        if any("hash chain" in w or "hash-chained" in w or UNSEALED in w for w in warnings):
             verdict = f"{verdict} (journal chain broken: untrusted)"
         rows.append({"run": journal.parent.name, "verdict": verdict})
     if as_json:
@@ -138,6 +158,6 @@ def run(args: argparse.Namespace) -> int:
             if step.status.value in {"stopped", "error"}:
                 print(f"{step.wp} {step.status.value}: {step.reason}", file=sys.stderr)
     code = state.exit_code if state.interrupted and state.exit_code is not None else report.exit_code
-    untrusted = any("hash chain" in w or "hash-chained" in w for w in warnings)
-    # A journal whose chain is broken never reports a pass.
+    untrusted = any("hash chain" in w or "hash-chained" in w or UNSEALED in w for w in warnings)
+    # A journal whose chain is broken, or whose results no seal vouches for, never reports a pass.
     return max(code, 1) if untrusted else code
