@@ -70,11 +70,13 @@ _NOT_FOR_RESOLVE = (
 
 def _modules(tmp_path: Path, argv: list[str], env: Mapping[str, str] | None = None) -> tuple[int, set[str]]:
     out = tmp_path / f"modules-{len(list(tmp_path.iterdir()))}.json"
+    # Without coverage's subprocess hook: it would import json, typing, dataclasses... into the child first.
+    child_env = {k: v for k, v in (os.environ if env is None else env).items() if not k.startswith("COVERAGE_")}
     subprocess.run(
         [sys.executable, "-c", _CHILD, *argv, str(out)],
         capture_output=True,
         text=True,
-        env=None if env is None else dict(env),
+        env=child_env,
         check=True,
         timeout=HANG_GUARD_SECONDS,
     )
