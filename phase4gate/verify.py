@@ -11,6 +11,7 @@ signature covers the statement and, through it, the journal head and every subje
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,23 @@ def _sealed_subs(run_dir: Path, listed: dict[str, str]) -> list[str]:
             elif sha256_file(p) != digest:
                 sealed.append(f"{sub}{inner}: differs from {rel}")
     return sealed
+
+
+def _first_difference(found: object, expected: object, path: str = "$") -> str:
+    """Return the JSON path of the first place *found* differs from *expected* (for the message)."""
+    if isinstance(found, dict) and isinstance(expected, dict):
+        for key in sorted(set(found) | set(expected)):
+            if key not in found or key not in expected:
+                return f"{path}.{key}: {'missing' if key not in found else 'not expected'}"
+            if found[key] != expected[key]:
+                return _first_difference(found[key], expected[key], f"{path}.{key}")
+    elif isinstance(found, list) and isinstance(expected, list):
+        if len(found) != len(expected):
+            return f"{path}: {len(found)} items, expected {len(expected)}"
+        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return f"{path} differs"
 
 
 def _same_bytes(path: Path, expected: str) -> str | None:
@@ -273,8 +291,12 @@ def verify_run(run_dir: Path, *, key: Path | None = None) -> VerifyFindings:
                 except (OSError, ValueError):
                     pass  # check_statement names it
                 else:
-                    if statement != build_statement(run_dir, report):
-                        problems.append(f"{ATTESTATION_NAME}: does not match what the sealed journal projects")
+                    expected = build_statement(run_dir, report)
+                    if statement != expected:
+                        where = _first_difference(statement, json.loads(json.dumps(expected)))
+                        problems.append(
+                            f"{ATTESTATION_NAME}: does not match what the sealed journal projects ({where})"
+                        )
     else:
         problems.extend(
             f"{name}: cannot be checked: the journal is damaged" for name in _REPORT_FILES if (run_dir / name).exists()
