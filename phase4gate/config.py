@@ -19,7 +19,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -128,6 +128,30 @@ def _no_credential(_inst: object, attribute: attrs.Attribute[Any], value: str | 
         raise ValueError(msg)
 
 
+def _placeholders(*allowed: str) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    """Refuse a format string (or a tuple's) naming a placeholder other than *allowed*, or not parsing."""
+    import string  # noqa: PLC0415 - only when a config is built
+
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:  # noqa: ANN401 - str or tuple
+        for text in (value,) if isinstance(value, str) else tuple(value or ()):
+            try:
+                names = [name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None]
+            except ValueError as exc:
+                msg = (
+                    f"{attribute.name}: {text!r} is not a valid format string ({exc}); write '{{{{' for a literal '{{'"
+                )
+                raise ValueError(msg) from None
+            unknown = sorted({n for n in names if n not in allowed})
+            if unknown:
+                msg = (
+                    f"{attribute.name}: {text!r} names {', '.join('{' + n + '}' for n in unknown)}; "
+                    f"only {', '.join('{' + a + '}' for a in allowed)} may be used"
+                )
+                raise ValueError(msg)
+
+    return check
+
+
 def _repo_name(_inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
         msg = f"{attribute.name} must look like 'owner/name', got {value!r}"
@@ -176,7 +200,7 @@ class AuditConfig:
     logging_names: tuple[str, ...] = ("logger", "logging", "log", "_log", "_logger", "LOGGER", "LOG")
     warnings_are_logging: bool = False
     proof: bool = True
-    install_command: tuple[str, ...] = ()
+    install_command: tuple[str, ...] = field(default=(), validator=_placeholders("python", "env"))
     test_env: dict[str, str] = field(factory=dict)
     test_timeout_seconds: float = _seconds(900.0)
     # Repository name ("owner/name") -> local checkout path or clone URL.
@@ -192,7 +216,7 @@ class ReleaseConfig:
     console_script: str = "spec-kitty"
     series: str = "3.2.0"
     baseline: str = "3.2.0rc15"
-    tag_format: str = "v{version}"
+    tag_format: str = field(default="v{version}", validator=_placeholders("version"))
     index_url: str | None = field(default=None, validator=_no_credential)
     installer: Literal["uv", "pipx"] = "uv"
     install_mode: Literal["as-users-get-it", "as-of-release"] = "as-users-get-it"
@@ -296,7 +320,7 @@ class TeamspaceConfig:
     marker: str = "deployed_dev"
     runs: int = _count(4, _Range(1, high=100))
     command: tuple[str, ...] = ("uv", "run", "pytest", "-v")
-    log_path: str = "/tmp/teamspace-canary-run-{n}.log"  # noqa: S108 - the plan's path
+    log_path: str = field(default="/tmp/teamspace-canary-run-{n}.log", validator=_placeholders("n"))  # noqa: S108 - the plan's path
     timeout_seconds: float = _seconds(1800.0)
 
 

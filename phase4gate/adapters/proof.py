@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import configparser
+import contextvars
 import hashlib
 import json
 import multiprocessing
@@ -704,8 +705,10 @@ def run_proof(  # noqa: PLR0913 - the proof's inputs
         trees = (("with-fix", with_tree), ("without-fix", without_tree))
         # Both trees install the project at once (each a uv venv and a build, mostly waiting on uv).
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            # Each in a copy of this context: the gate's child marker and child records reach the installs.
             installs = [
                 pool.submit(
+                    contextvars.copy_context().run,
                     install_project,
                     env,
                     tree,

@@ -388,3 +388,34 @@ def test_any_value_loads_or_names_file_and_path(setting: tuple[str, str], value:
     else:
         loaded = getattr(getattr(config, section), key)
         assert loaded is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            '[release]\ntag_format = "v{ver}"\n',
+            "$.release: invalid value: tag_format: 'v{ver}' names {ver}; only {version}",
+        ),
+        (
+            '[teamspace]\nlog_path = "/tmp/run-{x}.log"\n',
+            "log_path: '/tmp/run-{x}.log' names {x}; only {n} may be used",
+        ),
+        ('[teamspace]\nlog_path = "/tmp/run-{n}{"\n', "log_path: '/tmp/run-{n}{' is not a valid format string"),
+        ('[audit]\ninstall_command = ["sh", "-c", "${f} {python}"]\n', "install_command: '${f} {python}' names {f}"),
+    ],
+)
+def test_format_placeholders_are_checked_when_the_config_loads(tmp_path: Path, body: str, expected: str) -> None:
+    """A placeholder the step cannot fill is a config error (exit 2), not a KeyError inside the step (exit 70)."""
+    assert expected in _error(tmp_path, body)
+
+
+def test_the_documented_placeholders_load(tmp_path: Path) -> None:
+    config = _load(
+        tmp_path,
+        '[release]\ntag_format = "release-{version}"\n[teamspace]\nlog_path = "/tmp/ts-{n:02d}.log"\n'
+        '[audit]\ninstall_command = ["uv", "pip", "install", "--python", "{python}", "-e", ".[{{test}}]"]\n',
+    )
+    assert config.release.tag_format.format(version="3.2.0rc16") == "release-3.2.0rc16"
+    assert config.teamspace.log_path.format(n=3) == "/tmp/ts-03.log"  # noqa: S108 - a config value, not a file
+    assert config.audit.install_command[-1].format(python="p", env="e") == ".[{test}]"
