@@ -43,6 +43,7 @@ __all__ = [
     "backoff_delay",
     "read_only_policy",
     "user_agent",
+    "with_credentials_of",
 ]
 
 SAAS_ALLOWED_METHODS: Final = frozenset({"GET", "HEAD"})
@@ -109,6 +110,35 @@ def backoff_delay(attempt: int, factor: float, retry_after: str | None, *, now: 
     policy = read_only_policy(backoff_factor=factor)
     after = policy.retry_after(retry_after or None, time.time() if now is None else now)
     return policy.backoff(attempt) if after is None else after
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """Return *url* without ``user:password@`` and the matching ``Authorization: Basic`` value (None without)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    from base64 import b64encode  # noqa: PLC0415 - only for a credentialed URL
+    from urllib.parse import unquote  # noqa: PLC0415
+
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port else ""
+    token = b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return parts._replace(netloc=netloc).geturl(), f"Basic {token}"
+
+
+def with_credentials_of(url: str, index_url: str) -> str:
+    """Return *url* carrying *index_url*'s ``user:password@`` when both share an origin (else *url* as it is).
+
+    A private index answers file URLs on its own host; pip and uv send the index's credentials there too.
+    """
+    source = urlsplit(index_url)
+    target = urlsplit(url)
+    if source.username is None or target.username is not None or _origin(url) != _origin(index_url):
+        return url
+    userinfo = source.netloc.rpartition("@")[0]
+    return target._replace(netloc=f"{userinfo}@{target.netloc}").geturl()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -207,6 +237,11 @@ class ReadOnlyClient:
                 f"refused to send {method} {url}: this client is read-only ({', '.join(sorted(SAAS_ALLOWED_METHODS))})"
             )
             raise self._error(msg, url=url)
+        _, auth = _split_userinfo(url)
+        if auth is not None:
+            # urllib3 ignores a URL's user:password: send it as HTTP Basic auth, to this origin only
+            # (redirects never leave it); messages keep the URL, redacted to user:***@ when shown.
+            headers = {**headers, "Authorization": auth}
         start = self._clock()
         attempt = 0
         current = url
@@ -217,7 +252,7 @@ class ReadOnlyClient:
             try:
                 resp = self._pool.request(
                     method,
-                    current,
+                    _split_userinfo(current)[0],
                     headers={**self._headers, **headers},
                     timeout=self.timeout,
                     redirect=False,

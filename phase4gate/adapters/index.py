@@ -580,18 +580,23 @@ def fetch_project(
     return ProjectPage(answer.url, fmt, answer.status, answer.body, files, answer.latency_seconds)
 
 
-def download(file: DistFile, dest_dir: Path, *, client: ReadOnlyClient | None = None) -> tuple[Path, str]:
+def download(
+    file: DistFile, dest_dir: Path, *, client: ReadOnlyClient | None = None, index_url: str | None = None
+) -> tuple[Path, str]:
     """Download *file* into *dest_dir*; return its path and the sha256 of the bytes received.
 
     The caller compares the digest with ``file.sha256`` (a mismatch is a verdict, not an error).
+    A file on *index_url*'s own origin is fetched with *index_url*'s credentials, as pip and uv do.
 
     Raises:
         PackageIndexError: the file could not be fetched.
     """
+    from phase4gate.adapters.http import with_credentials_of  # noqa: PLC0415
+
     own = client is None
     http = client or index_client()
     try:
-        answer = http.get(file.url)
+        answer = http.get(with_credentials_of(file.url, index_url) if index_url else file.url)
     finally:
         if own:
             http.close()

@@ -32,6 +32,7 @@ not a valid simple page for the project:
 
 from __future__ import annotations
 
+import base64
 import gzip as _gzip
 import hashlib
 import html
@@ -127,6 +128,8 @@ class IndexEmulator(EmulatorServer):
         self.json_api = json_api
         self.gzip = gzip
         self.garbage: str | None = None
+        # (user, password): every request must carry them as HTTP Basic auth (401 otherwise), as a private index.
+        self.require_auth: tuple[str, str] | None = None
         self._huge: dict[bool, bytes] = {}
         self._wheels: dict[str, bytes] = {}
         self._wheel_lock = threading.Lock()
@@ -180,6 +183,11 @@ class IndexEmulator(EmulatorServer):
         """Serve ``/simple/``, ``/simple/<project>/`` and ``/files/<filename>``."""
         if request.method not in {"GET", "HEAD"}:
             return Response.json({"message": "Method Not Allowed"}, status=405)
+        if self.require_auth is not None:
+            user, password = self.require_auth
+            expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            if request.header("Authorization") != expected:
+                return Response(401, b"Unauthorized", {"WWW-Authenticate": 'Basic realm="index"'})
         path = request.path
         if path.startswith("/files/"):
             return self._file(path.removeprefix("/files/"))

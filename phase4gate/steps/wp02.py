@@ -195,7 +195,7 @@ def _install(  # noqa: PLR0913, PLR0917 - private continuation of run()
     assert resolution.version is not None  # noqa: S101 - checked by run()
     work = _workdir(ctx)
     ctx.note(f"downloading {wheel.filename}")
-    path, digest = download(wheel, work / "download")
+    path, digest = download(wheel, work / "download", index_url=index_url)
     refs.append(
         ctx.store.write_json(
             ctx.evidence_path("wheel.json"),

@@ -62,6 +62,7 @@ def test_pip_index_url_credentials_appear_nowhere(
     """A real gate run to WP02 through PIP_INDEX_URL with user:password: the password is in no file and no output."""
     evidence = tmp_path / "evidence"
     with World(tmp_path / "world", scenario) as world:
+        world.index.require_auth = (USER, PASSWORD)  # a private index: nothing is served without them
         config = world.config(evidence)
         # No index in the file: the gate takes PIP_INDEX_URL, as pip and uv users expect.
         config = attrs.evolve(config, release=attrs.evolve(config.release, index_url=None))
@@ -84,6 +85,7 @@ def test_pip_index_url_credentials_appear_nowhere(
     resolution = (run_dir / "wp02" / "1" / "resolution.json").read_text(encoding="utf-8")
     assert f'"index_url": "http://{USER}:***@127.0.0.1:' in resolution
     assert any(path.startswith("/simple/spec-kitty-cli") for path, _ in served), served
+    assert all(authorized for _, authorized in served), served  # every read sent the credentials
     # ... and the password is nowhere: evidence, journal, report, attestation, venv logs, stdout, stderr.
     assert _leaks(evidence) == []
     assert PASSWORD not in result.stdout
