@@ -137,6 +137,13 @@ def _handle_errors() -> Iterator[list[int]]:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         code.append(int(exc.exit_code))
+    except BrokenPipeError:
+        # `phase4gate status | head`: the reader left; nothing more to say, and no traceback.
+        import os  # noqa: PLC0415
+
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code.append(128 + 13)  # as a process killed by SIGPIPE
     except KeyboardInterrupt as exc:
         # A gate stopped by SIGINT/SIGTERM carries 128 + the signal (130, 143).
         name = getattr(exc, "signal_name", "SIGINT")

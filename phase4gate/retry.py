@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final, NamedTuple, Self
+from typing import Any, Final, NamedTuple, Self
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
@@ -115,6 +115,10 @@ class RetryPolicy(_Fields):
             frozenset(retry_statuses),
             frozenset(m.upper() for m in methods),
         )
+
+    def _replace(self, **changes: Any) -> Self:  # noqa: ANN401 - the fields' types
+        """Return a copy with *changes*, validated like a new policy."""
+        return type(self)(**{**self._asdict(), **changes})
 
     def backoff(self, attempt: int) -> float:
         """Return the delay before retry number *attempt* (1-based) after a 5xx or a dropped connection."""

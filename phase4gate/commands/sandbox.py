@@ -100,7 +100,11 @@ def _write_config(world: World, target: Path, evidence_root: Path) -> None:
 
     config = world.config(evidence_root)
     try:
-        target.write_text(to_toml(config), encoding="utf-8")
+        with target.open("x", encoding="utf-8") as out:  # never overwrite an operator's file
+            out.write(to_toml(config))
+    except FileExistsError:
+        msg = f"{target} exists; --write-config never overwrites a file"
+        raise UsageError(msg, hint="remove it or name another file") from None
     except OSError as exc:
         msg = f"cannot write {target}: {exc.strerror or exc}"
         raise UsageError(msg, hint="--write-config needs a writable file path") from None

@@ -149,14 +149,16 @@ def run(args: argparse.Namespace) -> int:
     report, state, warnings = _read(run_dir)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    from phase4gate.errors import redact, redact_data  # noqa: PLC0415 - a journal may predate a redaction rule
+
     if args.json:
-        print(json.dumps(_json(report, state, run_dir, warnings), indent=2, sort_keys=True))
+        print(json.dumps(redact_data(_json(report, state, run_dir, warnings)), indent=2, sort_keys=True))
     else:
-        print(_markdown(report, state), end="")
+        print(redact(_markdown(report, state)), end="")
         print(f"\nevidence: {run_dir}")
         for step in report.steps:
             if step.status.value in {"stopped", "error"}:
-                print(f"{step.wp} {step.status.value}: {step.reason}", file=sys.stderr)
+                print(redact(f"{step.wp} {step.status.value}: {step.reason}"), file=sys.stderr)
     code = state.exit_code if state.interrupted and state.exit_code is not None else report.exit_code
     untrusted = any("hash chain" in w or "hash-chained" in w or UNSEALED in w for w in warnings)
     # A journal whose chain is broken, or whose results no seal vouches for, never reports a pass.

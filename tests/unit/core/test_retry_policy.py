@@ -93,3 +93,13 @@ def test_the_read_only_policy_never_retries_a_write_and_caps_retry_after() -> No
 def test_a_policy_refuses_nonsense(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"RetryPolicy\.\w+ must be"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_changed_copy_is_validated_too() -> None:
+    policy = RetryPolicy()
+    assert policy._replace(max_retries=2) == RetryPolicy(max_retries=2)
+    with pytest.raises(ValueError, match=r"RetryPolicy\.max_retries must be"):
+        policy._replace(max_retries=-5)
+    with pytest.raises(ValueError, match=r"RetryPolicy\.backoff_factor must be"):
+        policy._replace(backoff_factor=math.nan)
+    assert policy._replace(methods={"get"}).methods == frozenset({"GET"})
