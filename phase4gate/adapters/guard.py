@@ -30,7 +30,7 @@ import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -44,7 +44,15 @@ if TYPE_CHECKING:
     from phase4gate.adapters.proc import ChildRecord
     from phase4gate.config import GateConfig
 
-__all__ = ["SCRATCH_PREFIX", "WRITER_LOCK", "RunFolderBusyError", "RunGuard", "prune_scratch", "prune_worktrees"]
+__all__ = [
+    "SCRATCH_PREFIX",
+    "WRITER_LOCK",
+    "RunFolderBusyError",
+    "RunGuard",
+    "cache_user",
+    "prune_scratch",
+    "prune_worktrees",
+]
 
 log = logging.getLogger("phase4gate")
 
@@ -118,6 +126,22 @@ def prune_scratch(base: Path) -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+@contextlib.contextmanager
+def cache_user(cache: Path) -> Iterator[Path]:
+    """Register this process as a live user of *cache* (``cache/gates/<host>-<pid>.json``) while inside.
+
+    A gate starting meanwhile does not prune worktrees under *cache*: ``audit-fix`` and gates register alike.
+    """
+    gates = cache / _GATES_DIR
+    gates.mkdir(parents=True, exist_ok=True)
+    mine = gates / f"{socket.gethostname()}-{os.getpid()}.json"
+    mine.write_text(json.dumps(_owner()), encoding="utf-8")
+    try:
+        yield mine
+    finally:
+        mine.unlink(missing_ok=True)
 
 
 def prune_worktrees(config: GateConfig, cache: Path) -> list[Path]:
@@ -317,6 +341,9 @@ class RunGuard:
         for folder in prune_scratch(base):
             log.info("removed a killed gate's scratch folder %s", folder)
         cache = cache_dir(None, dict(self._environ))
+        # Registered even before WP01 first creates the cache: a second gate must see this one.
+        with contextlib.suppress(OSError):
+            cache.mkdir(parents=True, exist_ok=True)
         if cache.is_dir():
             gates = cache / _GATES_DIR
             gates.mkdir(exist_ok=True)

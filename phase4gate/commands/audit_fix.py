@@ -175,8 +175,11 @@ def run(args: argparse.Namespace) -> int:
             test_env=dict(audit.test_env),
             timeout_seconds=audit.test_timeout_seconds,
         )
+    from phase4gate.adapters.guard import cache_user  # noqa: PLC0415
+
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="audit-", dir=cache) as work:
+    # Registered like a gate: a gate starting meanwhile does not prune this audit's worktrees.
+    with cache_user(cache), tempfile.TemporaryDirectory(prefix="audit-", dir=cache) as work:
         result = audit_commit(
             Path(args.repo),
             args.commit,
