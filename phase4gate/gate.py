@@ -327,6 +327,7 @@ class Gate:
             self.run_id = new_run_id(clock())
             self.run_dir = self.evidence_root / self.run_id
         self.store = EvidenceStore(self.run_dir)
+        self._resuming = bool(resume)
         self._previous = self._load_previous() if resume else None
         self._thread_wp = threading.local()
         self._in_progress: set[str] = set()
@@ -538,7 +539,8 @@ class Gate:
             config=self.config,
             environ=self.environ,
             journal=self._journal,
-            earlier=self.store.read_journal() if self._previous is not None else (),
+            # Every earlier invocation's children are ended, sealed or not (a SIGKILL seals nothing).
+            earlier=self.store.read_journal() if self._resuming else (),
             current_wp=lambda: getattr(self._thread_wp, "wp", None),
         )
         with guard:
@@ -564,7 +566,7 @@ class Gate:
                 "time": start,
                 "dry_run": self.dry_run,
                 "requested": list(requested),
-                "resumed": self._previous is not None,
+                "resumed": self._resuming,
                 # Who writes this run: a later resume ends what this gate's children left running.
                 "child_marker": marker,
                 "pid": os.getpid(),
