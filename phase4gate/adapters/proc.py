@@ -48,6 +48,7 @@ __all__ = [
     "ProcResult",
     "StopRequested",
     "become_subreaper",
+    "child_busy_seconds",
     "child_seconds",
     "clear_stop",
     "end_leftovers",
@@ -76,6 +77,8 @@ _LIVE: dict[subprocess.Popen[bytes], str | None] = {}
 _LIVE_LOCK = threading.Lock()
 # Wall time spent in children, for the gate-overhead benchmark.
 _CHILD_SECONDS = [0.0]
+# The last children's (start, end) in monotonic seconds, for the busy time (bounded).
+_CHILD_SPANS: deque[tuple[float, float]] = deque(maxlen=100_000)
 _STOP = threading.Event()
 _STOP_SIGNAL: list[int] = []
 # Per gate (a context variable, so two gates in one process keep their children apart;
@@ -116,10 +119,34 @@ def child_seconds() -> float:
         return _CHILD_SECONDS[0]
 
 
+def child_busy_seconds(since: float, until: float | None = None) -> float:
+    """Return how long, between monotonic *since* and *until* (now), at least one child was running.
+
+    Children run side by side (WP02 beside WP03, the two project installs), so their summed
+    time can exceed the wall time; the union of their intervals cannot.
+    """
+    end = time.monotonic() if until is None else until
+    with _LIVE_LOCK:
+        spans = sorted((max(a, since), min(b, end)) for a, b in _CHILD_SPANS if b > since and a < end)
+    busy, cur_a, cur_b = 0.0, None, None
+    for a, b in spans:
+        if cur_b is None or a > cur_b:
+            if cur_a is not None and cur_b is not None:
+                busy += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_a is not None and cur_b is not None:
+        busy += cur_b - cur_a
+    return busy
+
+
 def record_child(seconds: float) -> None:
-    """Add a child's wall time run outside :func:`run_process` (short git calls) to the total."""
+    """Add a child's wall time (it ended just now) run outside :func:`run_process` (short git calls)."""
+    now = time.monotonic()
     with _LIVE_LOCK:
         _CHILD_SECONDS[0] += seconds
+        _CHILD_SPANS.append((now - seconds, now))
 
 
 def terminate_all(grace: float = SHUTDOWN_GRACE_SECONDS, *, marker: str | None = None) -> int:

@@ -57,3 +57,19 @@ def test_the_fallback_without_a_pidfd() -> None:
         if waiter(0.1):
             break
     assert proc.returncode == 5
+
+
+def test_busy_time_is_the_union_of_overlapping_children() -> None:
+    """Two children side by side count once: the busy time never exceeds the wall time."""
+    import time
+
+    from phase4gate.adapters.proc import child_busy_seconds, record_child
+
+    start = time.monotonic()
+    time.sleep(0.05)
+    record_child(0.04)  # ran [now-0.04, now]
+    record_child(0.02)  # inside the first
+    later = time.monotonic()
+    busy = child_busy_seconds(start)
+    assert 0.039 <= busy <= later - start + 1e-6
+    assert child_busy_seconds(later + 1.0) == 0.0
