@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 
 from phase4gate.gate import Step, StepContext
 from phase4gate.models import StepOutcome, StopKind
+from tests.conftest import HANG_GUARD_SECONDS
 
 OUTCOMES = ("passed", "waiting", "failed", "error")
+
+
+def phase4gate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI (``python -m phase4gate``) in *cwd*, capturing its output; never raises on its exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "phase4gate", *args],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        cwd=cwd,
+        check=False,
+    )
 
 
 class Recorder:

@@ -5,26 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from phase4gate.config import GateConfig
 from phase4gate.gate import Gate
-from tests.conftest import HANG_GUARD_SECONDS
-from tests.gate_helpers import Recorder
-
-
-def phase4gate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "phase4gate", *args],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_SECONDS,
-        cwd=cwd,
-        check=False,
-    )
+from tests.gate_helpers import Recorder, phase4gate
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from phase4gate.config import GateConfig
 from phase4gate.gate import Gate
 from phase4gate.journal import chain_problems
 from tests.conftest import HANG_GUARD_SECONDS
-from tests.gate_helpers import Recorder
+from tests.gate_helpers import Recorder, phase4gate
 
 _URL = "https://github.example/Priivacy-ai/spec-kitty-end-to-end-testing/issues/41#issuecomment-7"
 
@@ -45,17 +45,6 @@ def wp05(ctx):
 steps = {**Recorder({}).steps(), "WP05": wp05}
 Gate(GateConfig(), evidence_root=root, steps=steps).run()
 """.replace("URL", _URL)
-
-
-def phase4gate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "phase4gate", *args],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_SECONDS,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def test_status_of_a_sigkilled_run(tmp_path: Path) -> None:

@@ -22,24 +22,13 @@ from phase4gate.config import GateConfig
 from phase4gate.gate import Gate
 from phase4gate.journal import chain_problems, line_digest
 from tests.conftest import HANG_GUARD_SECONDS
-from tests.gate_helpers import Recorder
+from tests.gate_helpers import Recorder, phase4gate
 
 
 def make_run(root: Path, outcomes: dict[str, str] | None = None) -> Path:
     gate = Gate(GateConfig(), evidence_root=root, steps=Recorder(outcomes or {}).steps())
     gate.run()
     return gate.run_dir
-
-
-def phase4gate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "phase4gate", *args],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_SECONDS,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def verify(run_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
