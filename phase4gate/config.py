@@ -293,6 +293,8 @@ class CanaryConfig:
     """WP04/WP05: the identity-boundary canary runner."""
 
     e2e_checkout: str | None = None
+    # Who runs each canary run: a local subprocess in e2e_checkout, or GitHub Actions (phase4gate.executor).
+    executor: Literal["local", "github-actions"] = "local"
     mode: Literal["script", "pytest"] = "script"
     command: tuple[str, ...] = ("scripts/run-sync-identity-boundary-canary.sh", "--single", "--yes")
     tests_path: str = "tests/identity_boundary"

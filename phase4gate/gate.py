@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 from attrs import field, frozen
 
+# The journal's readers live in phase4gate.journal; re-exported here for existing imports.
+from phase4gate.clients import Clients
 from phase4gate.errors import (
     ExitCode,
     InputError,
@@ -41,8 +43,6 @@ from phase4gate.errors import (
     UsageError,
     redact,
 )
-
-# The journal's readers live in phase4gate.journal; re-exported here for existing imports.
 from phase4gate.journal import config_from_journal, report_from_journal
 from phase4gate.models import (
     WP_IDS,
@@ -218,6 +218,10 @@ class StepContext:
     prefix: str = ""
     # Free-form knobs from the CLI for one step (e.g. install mode), not persisted.
     options: Mapping[str, str] = field(factory=dict)
+    # The clients this step may use (GitHub, SaaS), with the gate's sleep and clock.
+    clients: Clients = field(
+        default=attrs.Factory(lambda self: Clients(self.config, self.environ), takes_self=True), repr=False
+    )
 
     @property
     def token(self) -> str | None:

@@ -185,7 +185,13 @@ class ReadOnlyClient:
 
     @classmethod
     def from_config(
-        cls, saas: SaaSConfig, *, sleep: Callable[[float], None] = time.sleep, backoff_factor: float = 0.5
+        cls,
+        saas: SaaSConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff_factor: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        epoch: Callable[[], float] = time.time,
     ) -> ReadOnlyClient:
         """Build the SaaS client from ``[saas]``."""
         return cls(
@@ -196,6 +202,8 @@ class ReadOnlyClient:
                 retries=saas.retries, backoff_factor=backoff_factor, deadline=saas.deadline_seconds
             ),
             sleep=sleep,
+            clock=clock,
+            epoch=epoch,
         )
 
     def url(self, path: str) -> str:

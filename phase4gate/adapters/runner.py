@@ -42,14 +42,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from attrs import frozen
-
 from phase4gate.adapters.store import sha256_bytes
 from phase4gate.errors import AdapterError, ConfigError, EvidenceError, InputError, ProcessError
-from phase4gate.models import CanaryRunResult, EvidenceRef, FactValue, RunWindow, parse_run_file
+from phase4gate.executor import CapturedRun, RunCitation, TeamspaceCapture
+from phase4gate.models import EvidenceRef, FactValue, RunWindow, parse_run_file
 
 if TYPE_CHECKING:
-    from phase4gate.adapters.proc import ProcResult
     from phase4gate.adapters.store import EvidenceStore
     from phase4gate.config import GateConfig
 
@@ -58,12 +56,15 @@ __all__ = [
     "CANARY_LOCK_NAME",
     "FLAKY_OPTIONS",
     "FLAKY_PLUGINS",
+    "LOCAL_EXECUTOR",
     "PLUGIN_DISABLES",
     "PREFLIGHT_EXIT",
     "RUN_FILE_TOLERANCE_SECONDS",
     "CanaryBusyError",
     "CanaryRunner",
     "CapturedRun",
+    "LocalCanaryExecutor",
+    "LocalTeamspaceExecutor",
     "canary_argv",
     "canary_env",
     "canary_lock",
@@ -73,6 +74,8 @@ __all__ = [
 ]
 
 PREFLIGHT_EXIT: Final = 2
+# The executor kind of this module (``[canary] executor``).
+LOCAL_EXECUTOR: Final = "local"
 # How far a run file's modification time and time stamps may lie outside the run's own window.
 RUN_FILE_TOLERANCE_SECONDS: Final = 2.0
 CANARY_LOCK_NAME: Final = ".phase4gate-canary.lock"
@@ -193,19 +196,6 @@ def canary_env(base: Mapping[str, str], config: GateConfig, cli_bin_dir: str | N
         env["PATH"] = os.pathsep.join([cli_bin_dir, env.get("PATH", os.defpath)])
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     return env
-
-
-@frozen
-class CapturedRun:
-    """One canary run: the process, the run file read back, and what was kept as evidence."""
-
-    number: int
-    run: CanaryRunResult
-    proc: ProcResult
-    run_file: str  # relative to the run folder: "<attempt>/runs/run-N.json"
-    refs: tuple[EvidenceRef, ...]
-    source: str  # "runner" (the harness's file) or "junit" (built from the JUnit report)
-    disagreement: str | None
 
 
 def _now() -> dt.datetime:
@@ -399,7 +389,7 @@ class CanaryRunner:
             disagreement = (
                 f"run {k}: the runner exited 0 but its run file says {run.outcome.value!r}; the run file is the verdict"
             )
-        return CapturedRun(k, run, result, run_file, tuple(refs), source, disagreement)
+        return CapturedRun(k, run, run_file, tuple(refs), source, disagreement, citation=RunCitation(LOCAL_EXECUTOR))
 
     def _run_env(self, junit: Path) -> dict[str, str]:
         """Return run k's environment: in script mode pytest is also asked for a JUnit report (the fallback)."""
@@ -638,3 +628,173 @@ def canary_lock(  # noqa: PLR0913 - the lock, who takes it, and the injected wai
         with contextlib.suppress(OSError):
             holder.unlink()
         lock.release()
+
+
+# ----------------------------------------------------------------- the local executors (the canary seam)
+
+
+class LocalCanaryExecutor:
+    """Run each canary run as a subprocess in the local e2e checkout (``[canary] executor = "local"``).
+
+    Implements :class:`phase4gate.executor.CanaryExecutor` over :class:`CanaryRunner`;
+    the checkout is held with :func:`canary_lock` for the whole protocol.
+    """
+
+    kind = LOCAL_EXECUTOR
+
+    def __init__(  # noqa: PLR0913 - the executor's whole context, each a keyword
+        self,
+        config: GateConfig,
+        *,
+        checkout: Path,
+        store: EvidenceStore,
+        cli_bin_dir: str | None,
+        environ: Mapping[str, str],
+        lock_owner: tuple[str, str],
+        lock_wait: float,
+        note: Callable[[str], None] = lambda _m: None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self.config = config
+        self.checkout = checkout
+        self.store = store
+        self._cli_bin_dir = cli_bin_dir
+        self._environ = environ
+        self._owner = lock_owner
+        self._wait = lock_wait
+        self._note = note
+        self._secrets = tuple(secrets)
+        self._runner: CanaryRunner | None = None
+
+    def describe(self, runs: int, attempt_tag: str) -> tuple[str, ...]:
+        """Return the dry-run lines: the reserved folder and the command run *runs* times."""
+        argv = shlex.join(canary_argv(self.config, junit_path=Path("<scratch>/run-k.junit.xml")))
+        return (f"dry run: would reserve {attempt_tag}-attempt<N> and run `{argv}` {runs} time(s) in {self.checkout}",)
+
+    def check_ready(self) -> None:
+        """Refuse a rerun-asking command line or environment before anything is reserved or run."""
+        canary_argv(self.config, junit_path=Path("run.junit.xml"))
+        canary_env(self._environ, self.config, self._cli_bin_dir)
+
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the e2e checkout's canary lock (a second gate waits, bounded)."""
+        run_id, wp = self._owner
+        return canary_lock(self.checkout, run_id=run_id, wp=wp, wait_seconds=self._wait, note=self._note)
+
+    def begin(self, attempt: str, *, total_runs: int, counted: Mapping[str, str]) -> tuple[EvidenceRef, ...]:
+        """Build the runner for *attempt* and run ``canary.setup_command`` once."""
+        self._runner = CanaryRunner(
+            self.config,
+            checkout=self.checkout,
+            store=self.store,
+            attempt=attempt,
+            cli_bin_dir=self._cli_bin_dir,
+            environ=self._environ,
+            total_runs=total_runs,
+            note=self._note,
+            secrets=self._secrets,
+            counted=counted,
+        )
+        ref = self._runner.setup()
+        return (ref,) if ref is not None else ()
+
+    def run(self, k: int) -> CapturedRun:
+        """Run canary run *k* (see :meth:`CanaryRunner.run`)."""
+        if self._runner is None:
+            msg = "LocalCanaryExecutor.run called before begin"
+            raise RuntimeError(msg)
+        return self._runner.run(k)
+
+    def cancel(self) -> None:
+        """Nothing to cancel: a stop request ends the running child group (``adapters.proc``)."""
+
+
+class LocalTeamspaceExecutor:
+    """Run the Teamspace MVP files as a local subprocess per run (WP07, ``executor = "local"``)."""
+
+    kind = LOCAL_EXECUTOR
+
+    def __init__(  # noqa: PLR0913 - the executor's whole context, each a keyword
+        self,
+        config: GateConfig,
+        *,
+        checkout: Path,
+        store: EvidenceStore,
+        cli_bin_dir: str | None,
+        environ: Mapping[str, str],
+        evidence_path: Callable[[str], str],
+        lock_owner: tuple[str, str],
+        lock_wait: float,
+        note: Callable[[str], None] = lambda _m: None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self.config = config
+        self.checkout = checkout
+        self.store = store
+        self.env = canary_env(environ, config, cli_bin_dir)
+        self._evidence_path = evidence_path
+        self._owner = lock_owner
+        self._wait = lock_wait
+        self._note = note
+        self._secrets = tuple(secrets)
+
+    def describe(self, runs: int) -> tuple[str, ...]:
+        """Return the dry-run line: the command, how often, where the logs go."""
+        cmd = shlex.join(teamspace_argv(self.config, junit_path=Path("<scratch>/junit.xml")))
+        return (
+            f"dry run: would run `{cmd}` {runs} time(s) in {self.checkout}, logs at {self.config.teamspace.log_path}",
+        )
+
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the e2e checkout's canary lock."""
+        run_id, wp = self._owner
+        return canary_lock(self.checkout, run_id=run_id, wp=wp, wait_seconds=self._wait, note=self._note)
+
+    def run(self, n: int, *, total_runs: int) -> TeamspaceCapture:
+        """Run Teamspace run *n*; its log (``teamspace.log_path``) and JUnit report are kept at once."""
+        from phase4gate.adapters.proc import run_process  # noqa: PLC0415
+
+        ts = self.config.teamspace
+        log_path = Path(ts.log_path.format(n=n))
+        # The plan's log name is fixed: an older gate's log there is not this run's.
+        log_path.unlink(missing_ok=True)
+        refs: list[EvidenceRef] = []
+        log_rel: str | None = None
+        junit_rel = self._evidence_path(f"teamspace-run-{n}.junit.xml")
+        scratch = Path(tempfile.mkdtemp(prefix="phase4gate-teamspace-"))
+        try:
+            junit = scratch / f"teamspace-run-{n}.junit.xml"
+            argv = teamspace_argv(self.config, junit_path=junit)
+            self._note(f"Teamspace run {n} of {total_runs}: {shlex.join(argv)}")
+            result = run_process(
+                argv,
+                cwd=self.checkout,
+                env=self.env,
+                timeout=ts.timeout_seconds,
+                log_path=log_path,
+                secrets=self._secrets,
+            )
+            if log_path.is_file():
+                log_rel = self._evidence_path(f"teamspace-run-{n}.log")
+                refs.append(self.store.copy_in(log_path, log_rel))
+            junit_text = junit.read_text(encoding="utf-8", errors="replace") if junit.is_file() else None
+            if junit_text is not None:
+                refs.append(self.store.write_text(junit_rel, junit_text))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        log_text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+        return TeamspaceCapture(
+            number=n,
+            returncode=result.returncode,
+            timed_out=result.timed_out,
+            log_rel=log_rel,
+            log_text=log_text,
+            junit_rel=junit_rel,
+            junit_text=junit_text,
+            refs=tuple(refs),
+            argv=result.argv,
+            citation=RunCitation(LOCAL_EXECUTOR),
+        )
+
+    def cancel(self) -> None:
+        """Nothing to cancel: a stop request ends the running child group (``adapters.proc``)."""

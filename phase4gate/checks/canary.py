@@ -194,20 +194,23 @@ class RunVerdict:
         )
 
 
-def check_run(
+def check_run(  # noqa: PLR0913 - the run file, where it sits, and what it is judged against
     run: CanaryRunResult,
     *,
     run_number: int,
     expected_version: str,
     signatures: Sequence[SignatureConfig],
     source: str,
+    problems: Sequence[str] = (),
 ) -> RunVerdict:
     """WP04: judge one run file: every scenario passes and the CLI version is the RC installed.
 
     A skipped run or scenario is never a pass; a run file without ``cli_version``
-    cannot show which CLI ran, so it does not pass either.
+    cannot show which CLI ran, so it does not pass either.  *problems* are the
+    executor's own findings about the run (a re-run attempt, another commit, an
+    altered artifact): any of them fails the run whatever its run file says.
     """
-    problems: list[str] = []
+    problems = list(problems)
     version_mismatch = False
     version = run.cli_version_number
     if version is None:
@@ -461,13 +464,19 @@ class TeamspaceVerdict:
 
 
 def check_teamspace_run(
-    cases: Sequence[JUnitCase], *, run_number: int, files: Sequence[str], returncode: int
+    cases: Sequence[JUnitCase],
+    *,
+    run_number: int,
+    files: Sequence[str],
+    returncode: int,
+    problems: Sequence[str] = (),
 ) -> TeamspaceVerdict:
     """WP07: a run passes when every expected file ran at least one test and every test passed.
 
-    Zero tests, a skipped test, or a file with no test is never a pass.
+    Zero tests, a skipped test, or a file with no test is never a pass; neither is a
+    run with an executor finding in *problems* (see :func:`check_run`).
     """
-    problems: list[str] = []
+    problems = list(problems)
     if not cases:
         problems.append("no test ran (0 collected); a run with no tests is never a pass")
     for f in files:

@@ -4,14 +4,14 @@ Stop conditions: any run does not pass (failed; the protocol stops at once, ever
 run so far is kept, and the blocker its failure maps to is re-opened, only if
 closed); the SaaS was redeployed or the RC changed during the gate (waiting).
 No retry-until-green: consecutiveness is the point.  The runs go into
-``<rc short>-attempt<N>/runs/run-{1..4}.json`` (see :mod:`phase4gate.steps.wp04`).
+``<rc short>-attempt<N>/runs/run-{1..4}.json`` (the protocol: :mod:`phase4gate.canary_protocol`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from phase4gate.steps.wp04 import RUN_CONDITION, run_protocol
+from phase4gate.canary_protocol import RUN_CONDITION, run_protocol
 
 if TYPE_CHECKING:
     from phase4gate.gate import StepContext

@@ -117,7 +117,15 @@ class GitHubClient:
         return self._token
 
     @classmethod
-    def from_config(cls, config: GateConfig, token: str | None) -> GitHubClient:
+    def from_config(
+        cls,
+        config: GateConfig,
+        token: str | None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        epoch: Callable[[], float] = time.time,
+    ) -> GitHubClient:
         """Build a client from the ``[github]`` section; the tracker (``never_close``) is protected."""
         gh = config.github
         targets = (
@@ -131,6 +139,9 @@ class GitHubClient:
             timeout=gh.timeout_seconds,
             policy=RetryPolicy(max_retries=gh.max_retries, deadline=gh.deadline_seconds),
             never_close=protected,
+            sleep=sleep,
+            clock=clock,
+            epoch=epoch,
         )
 
     # ------------------------------------------------------------------ plumbing

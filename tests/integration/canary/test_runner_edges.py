@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from phase4gate.adapters.store import EvidenceStore
+from phase4gate.canary_protocol import reopen_blockers
 from phase4gate.checks.canary import SignatureMatch
 from phase4gate.config import GateConfig
 from phase4gate.gate import StepContext
@@ -13,7 +14,6 @@ from phase4gate.progress import NullProgress
 from phase4gate.sandbox._server import Fault, Request, Response
 from phase4gate.sandbox.e2e import SIGNATURE_TEXTS, canary_state
 from phase4gate.sandbox.saas import SaaSEmulator
-from phase4gate.steps.wp04 import reopen_blockers
 
 from .conftest import CanaryWorld, make_world
 
@@ -130,14 +130,14 @@ def test_reopen_in_a_dry_run_only_describes(tmp_path: Path) -> None:
         dry_run=True,
     )
     failures = (SignatureMatch(3, 4, "fail", "rollback-peek", 1141, "peeked row"),)
-    actions, error = reopen_blockers(
-        ctx, failures, rc_version="3.2.0rc16", evidence_path="rc16-attempt1/runs/run-3.json"
+    done = reopen_blockers(ctx, failures, rc_version="3.2.0rc16", evidence_path="rc16-attempt1/runs/run-3.json")
+    assert done.error is None
+    assert done.actions == (
+        "dry run: would re-open Priivacy-ai/spec-kitty#1141 if closed, with a comment naming the evidence",
     )
-    assert error is None
-    assert actions == [
-        "dry run: would re-open Priivacy-ai/spec-kitty#1141 if closed, with a comment naming the evidence"
-    ]
-    assert notes == [f"WP05: {a}" for a in actions]
+    assert done.reopened == ()
+    assert done.fact == ""
+    assert notes == [f"WP05: {a}" for a in done.actions]
 
 
 def test_run_file_found_in_runs_when_latest_is_missing(world: CanaryWorld) -> None:
