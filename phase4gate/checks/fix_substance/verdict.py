@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NotRequired, TypedDict
 
 from attrs import evolve
 
@@ -25,6 +26,19 @@ from phase4gate.checks.fix_substance.model import (
     Verdict,
 )
 from phase4gate.checks.fix_substance.references import _referenced_names, changed_test_ids
+
+
+class _Shared(TypedDict):
+    """The fields every verdict of one audit shares; the later ones once the audit has found them."""
+
+    files: tuple[FileReport, ...]
+    changed_symbols: tuple[ChangedSymbol, ...]
+    closes: tuple[int, ...]
+    focus: Focus
+    focus_callers: tuple[str, ...]
+    outside_focus: NotRequired[tuple[str, ...]]
+    restore_paths: NotRequired[tuple[str, ...]]
+    restore_symbols: NotRequired[tuple[str, ...]]
 
 
 def _with_focus(sym: ChangedSymbol, in_focus: bool) -> ChangedSymbol:
@@ -88,7 +102,7 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
     if len(closes) > 1 and use_focus.empty:
         notes.append(f"the message closes {', '.join(f'#{n}' for n in closes)}: this verdict covers the whole commit")
     all_symbols = tuple(s for r in reports for s in r.symbols)
-    base = {
+    base: _Shared = {
         "files": tuple(reports),
         "changed_symbols": all_symbols,
         "closes": closes,
@@ -98,7 +112,7 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
     bad = [r for r in reports if r.kind is FileKind.UNPARSEABLE]
     if bad:
         reason = "; ".join(r.error or r.path for r in bad)
-        return Classification(Verdict.UNPARSEABLE, reason, notes=tuple(notes), **base)  # type: ignore[arg-type]
+        return Classification(Verdict.UNPARSEABLE, reason, notes=tuple(notes), **base)
 
     def counts(r: FileReport) -> bool:
         return use_focus.empty or r.in_focus
@@ -140,7 +154,7 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
             verdict, reason = Verdict.FOCUS_UNTOUCHED, f"no source change in {where}"
         if outside:
             reason += f"; behavioural changes outside the focus: {', '.join(outside)}"
-        return Classification(verdict, reason, notes=tuple(notes), **base)  # type: ignore[arg-type]
+        return Classification(verdict, reason, notes=tuple(notes), **base)
     # Only the focus's own changes: a squash's other behavioural change in a focus file is not this blocker's.
     changed = [s for r in behavioural for s in r.symbols if s.behavioural and s.in_focus]
     names = {s.name for s in changed if s.qualname != "<module>"}
@@ -165,7 +179,7 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
             Verdict.NO_TEST,
             f"behavioural change in {described} but no test added or changed",
             notes=tuple(notes),
-            **base,  # type: ignore[arg-type]
+            **base,
         )
     referencing: list[str] = []
     for ch, _r in tests:
@@ -177,7 +191,7 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
             Verdict.TEST_NOT_REFERENCING,
             f"tests changed ({', '.join(ch.path for ch, _ in tests)}) but none references {', '.join(sorted(names))}",
             notes=tuple(notes),
-            **base,  # type: ignore[arg-type]
+            **base,
         )
     ids = tuple(i for ch, _ in tests for i in changed_test_ids(ch))
     return Classification(
@@ -186,5 +200,5 @@ def audit_fix_substance(  # noqa: PLR0913 - the audit's inputs
         referencing_tests=tuple(referencing),
         test_ids=ids,
         notes=tuple(notes),
-        **base,  # type: ignore[arg-type]
+        **base,
     )

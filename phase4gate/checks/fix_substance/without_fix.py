@@ -67,19 +67,27 @@ def without_fix_source(
     return text
 
 
-def _plain_functions(change: FileChange, syms: Sequence[ChangedSymbol]) -> list[tuple[str, ast.AST, ast.AST]] | None:
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _plain_functions(
+    change: FileChange, syms: Sequence[ChangedSymbol]
+) -> list[tuple[str, _Function, _Function]] | None:
     """The outermost of *syms* as ``(qualname, after def, before def)``; ``None`` unless all are modified functions."""
     if any(s.change != "modified" or s.qualname == "<module>" for s in syms):
         return None
     before_defs = _def_nodes(ast.parse(change.before or ""))
     after_defs = _def_nodes(ast.parse(change.after or ""))
     names = {s.qualname for s in syms}
-    out: list[tuple[str, ast.AST, ast.AST]] = []
+    out: list[tuple[str, _Function, _Function]] = []
     for q in sorted(q for q in names if not any(q.startswith(f"{o}.") for o in names)):
         a, b = after_defs.get(q, []), before_defs.get(q, [])
-        if len(a) != 1 or len(b) != 1 or isinstance(a[0], ast.ClassDef) or isinstance(b[0], ast.ClassDef):
+        if len(a) != 1 or len(b) != 1:
             return None
-        out.append((q, a[0], b[0]))
+        after_fn, before_fn = a[0], b[0]
+        if isinstance(after_fn, ast.ClassDef) or isinstance(before_fn, ast.ClassDef):
+            return None
+        out.append((q, after_fn, before_fn))
     return out
 
 
@@ -92,7 +100,7 @@ def _revert_functions(change: FileChange, options: AuditOptions, revert: Sequenc
     after_lines = (change.after or "").splitlines(keepends=True)
     edits: list[tuple[int, int, list[str]]] = []
     for _q, a, b in plain:
-        (a0, a1), (b0, b1) = _span(a), _span(b)  # type: ignore[arg-type]
+        (a0, a1), (b0, b1) = _span(a), _span(b)
         edits.append((a0, a1, before_lines[b0 - 1 : b1]))
     text = _splice(after_lines, edits)
     try:
@@ -102,7 +110,7 @@ def _revert_functions(change: FileChange, options: AuditOptions, revert: Sequenc
     observer = _Observer(options)
     module = _module_names(ast.parse(change.after or ""))
     for n, (q, a, b) in enumerate(plain):
-        kept = _keep_added_observations(a, b, after_lines, before_lines, observer, module)  # type: ignore[arg-type]
+        kept = _keep_added_observations(a, b, after_lines, before_lines, observer, module)
         if kept is None:
             continue
         trial = list(edits)
@@ -122,7 +130,7 @@ def _keep_functions(change: FileChange, keep: Sequence[ChangedSymbol]) -> str | 
     after_lines = (change.after or "").splitlines(keepends=True)
     edits = []
     for _q, a, b in plain:
-        (a0, a1), (b0, b1) = _span(a), _span(b)  # type: ignore[arg-type]
+        (a0, a1), (b0, b1) = _span(a), _span(b)
         edits.append((b0, b1, after_lines[a0 - 1 : a1]))
     return _splice(before_lines, edits)
 
