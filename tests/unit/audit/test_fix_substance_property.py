@@ -93,3 +93,15 @@ def test_changing_any_non_logging_expression_is_behavioural(
     report = classify_file(FileChange("src/pkg/mod.py", before, after))
     assert report.kind is FileKind.BEHAVIOURAL
     assert [s.qualname for s in report.symbols if s.behavioural] == ["f"]
+
+
+def test_the_same_logging_in_the_same_order_elsewhere_is_docs_only() -> None:
+    """The property's rarely drawn corner, fixed: a log line moved among the code, order kept, is docs-only."""
+    stmts = [(0, "+", 1), (0, "*", 2)]
+    before = render(stmts, {0: LOGS[0]}, module_logs=False)
+    moved = render(stmts, {1: LOGS[0]}, module_logs=False)
+    assert before != moved
+    assert classify_file(FileChange("src/pkg/mod.py", before, moved)).kind is FileKind.DOCS_ONLY
+    swapped = render(stmts, {0: LOGS[1], 1: LOGS[0]}, module_logs=False)
+    reordered = render(stmts, {0: LOGS[0], 1: LOGS[1]}, module_logs=False)
+    assert classify_file(FileChange("src/pkg/mod.py", swapped, reordered)).kind is FileKind.LOGGING_ONLY
