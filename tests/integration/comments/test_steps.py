@@ -293,8 +293,8 @@ def test_dry_run_of_wp08_after_a_real_wp06(
 
 def test_run_files_relative_to_the_attempt_folder_are_read(tmp_path: Path) -> None:
     """WP05's run_files may name paths inside the attempt folder; missing files name their path."""
-    from phase4gate.errors import InputError
     from phase4gate.comment_facts import load_run_rows
+    from phase4gate.errors import InputError
 
     runs = tmp_path / "rc16-attempt1" / "runs"
     runs.mkdir(parents=True)
@@ -305,3 +305,30 @@ def test_run_files_relative_to_the_attempt_folder_are_read(tmp_path: Path) -> No
     assert [r.path for r in rows] == ["rc16-attempt1/runs/run-1.json"]
     with pytest.raises(InputError, match=r"run-2\.json: file not found"):
         load_run_rows(tmp_path, "rc16-attempt1", "rc16-attempt1/runs/run-2.json")
+
+
+@pytest.mark.parametrize(("wp", "prefix"), [("WP06", f"{E2E_ISSUE}/comments"), ("WP08", f"{TRACKER_ISSUE}/comments")])
+def test_wp06_and_wp08_take_their_github_client_from_the_context(
+    github: GitHubEmulator, evidence_root: Path, wp: str, prefix: str
+) -> None:
+    """The step's client is ``ctx.clients.github``: a 503 with Retry-After is waited out through the injected sleep."""
+    import importlib
+
+    from phase4gate.clients import Clients
+
+    delays: list[float] = []
+    config = attrs.evolve(gate_config(github), github=attrs.evolve(gate_config(github).github, max_retries=2))
+    real: Step = importlib.import_module(f"phase4gate.steps.{wp.lower()}").run
+
+    def with_recording_clients(ctx: StepContext) -> StepOutcome:
+        ctx.clients = Clients(ctx.config, ctx.environ, sleep=delays.append, clock=lambda: 100.0, epoch=lambda: 1e9)
+        return real(ctx)
+
+    github.inject(prefix, Fault("status", status=503, headers={"Retry-After": "2"}), method="GET")
+    report = make_gate(github, evidence_root, config=config, steps={**STAND_INS, wp: with_recording_clients}).run()
+
+    step = report.step(wp)
+    assert step is not None
+    assert step.status is StepStatus.PASSED, step.reason
+    assert 2.0 in delays
+    assert_final_state(github)
