@@ -11,7 +11,14 @@ reports).  Rendering refuses, naming every field, when:
 * the evidence does not support a claim (4/4 when a run failed, a run file's CLI
   version that is not the installed RC, e2e#41 "now closed" when it is open,
   Teamspace 4/4 when fewer passed, a health status other than 200);
+* WP05's executor citations (GitHub Actions run ids and URLs) do not pair with its
+  run files, cite some runs but not others, or contradict the Actions metadata kept
+  beside a run file (another run or URL, a re-run attempt);
 * the body is longer than GitHub's 65,536 characters.
+
+When every run cites its executor run, the e2e#41 table gains a ``run_id`` column
+and the #1038 comment the launch-gate table (``Run | run_id | S1..S4 | outcome``),
+each id linked to its run; local runs (no citations) render exactly as before.
 
 Each body ends with a hidden marker carrying the gate id, the issue and the
 bundle sha256: how the publisher finds its own comment again.  The marker and the
