@@ -42,7 +42,7 @@ def artifact_zip(n: int) -> bytes:
     return buf.getvalue()
 
 
-def _wp05_actions(*, meta_run_id: dict[int, str] | None = None) -> Step:
+def _wp05_actions(*, meta_run_id: dict[int, str] | None = None, broken_meta: int | None = None) -> Step:
     """WP05 as the Actions executor leaves it: run files, metadata and artifact per run, citations as facts."""
 
     def run(ctx: StepContext) -> StepOutcome:
@@ -60,7 +60,7 @@ def _wp05_actions(*, meta_run_id: dict[int, str] | None = None) -> Step:
             }
             refs.append(ctx.store.write_text(f"{base}.json", json.dumps(run_file(n), indent=2) + "\n"))
             refs.append(ctx.store.write_bytes(f"{base}.artifact.zip", artifact_zip(n)))
-            refs.append(ctx.store.write_json(f"{base}.actions.json", meta))
+            refs.append(ctx.store.write_json(f"{base}.actions.json", {"run_number": 3} if n == broken_meta else meta))
         refs.append(ctx.store.seal(attempt))
         facts: dict[str, FactValue] = {
             "attempt_dir": attempt,
@@ -200,3 +200,22 @@ def test_metadata_of_another_run_stops_wp06_before_posting(github: GitHubEmulato
     assert f"WP05 cites Actions run {RUN_IDS[2]}, its metadata is run 15000000999" in wp06.reason
     with github.lock:
         assert not [c for c in github.state.issue(E2E_REPO, 41).comments if c.author == "gate-bot"]
+
+
+def test_malformed_actions_metadata_stops_wp06_naming_the_file_and_is_recorded_in_the_attestation(
+    github: GitHubEmulator, evidence_root: Path
+) -> None:
+    """Run 3's metadata has no id: WP06 stops (failed) naming the file and $.id; the attestation says so; verify clean."""
+    gate = make_gate(github, evidence_root, steps={**STAND_INS, "WP05": _wp05_actions(broken_meta=3)})
+    report = gate.run()
+    wp06 = report.step("WP06")
+
+    assert wp06 is not None
+    assert wp06.status is StepStatus.STOPPED
+    assert "rc16-attempt1/runs/run-3.actions.json" in wp06.reason
+    assert "$.id: expected the workflow run id, got None" in wp06.reason
+    statement, _ = read_statement(gate.run_dir / ATTESTATION_NAME)
+    run3 = next(r for r in statement["predicate"]["canary_runs"] if r["run_number"] == 3)
+    assert "executor_run" not in run3
+    assert "$.id: expected the workflow run id" in run3["executor_run_error"]
+    assert verify_run(gate.run_dir).ok
