@@ -1,6 +1,6 @@
 """Executor citations of canary runs: which executor run (a GitHub Actions run) each canary run was.
 
-A canary step (WP04, WP05) that ran its canary elsewhere records, in run order,
+A canary step (WP04, WP05; WP07 for Teamspace runs) that ran its canary elsewhere records, in run order,
 ``executor_run_ids`` and ``executor_run_urls`` (comma-separated, see
 :mod:`phase4gate.canary_protocol`); the local executor records neither.  Beside
 ``<attempt>/runs/run-N.json`` the GitHub Actions executor keeps
@@ -48,13 +48,14 @@ __all__ = [
 
 ACTIONS_META_SUFFIX: Final = ".actions.json"
 ARTIFACT_SUFFIX: Final = ".artifact.zip"
-# The steps whose facts may cite executor runs, in report order.
-CANARY_STEPS: Final = ("WP04", "WP05")
+# The steps whose facts may cite executor runs, in report order (WP07: Teamspace runs, when its executor cites them).
+CANARY_STEPS: Final = ("WP04", "WP05", "WP07")
 
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 # A URL shown as a Markdown link target: no space, bracket, parenthesis, angle bracket, backtick or pipe.
 _URL_RE = re.compile(r"^https?://[^\s()\[\]<>`|\"']{1,2000}$")
 _RUN_FILE_RE = re.compile(r"(?:^|/)run-(?P<n>[0-9]+)\.json$")
+_TEAMSPACE_LOG_RE = re.compile(r"(?:^|/)teamspace-run-(?P<n>[0-9]+)\.log$")
 
 
 @frozen
@@ -144,7 +145,7 @@ def render_link(citation: Citation) -> str:
 
 
 def _run_number(run_file: str) -> int | None:
-    m = _RUN_FILE_RE.search(run_file)
+    m = _RUN_FILE_RE.search(run_file) or _TEAMSPACE_LOG_RE.search(run_file)
     return int(m.group("n")) if m else None
 
 
@@ -157,7 +158,9 @@ def cited_runs(wp: str, facts: Mapping[str, FactValue]) -> tuple[CitedRun, ...]:
     citations = parse_citations(facts)
     if not citations:
         return ()
-    files = _split(facts.get("run_files")) or _split(facts.get("single_run_file"))
+    files = (
+        _split(facts.get("run_files")) or _split(facts.get("single_run_file")) or _split(facts.get("teamspace_logs"))
+    )
     paired = len(files) == len(citations)
     out: list[CitedRun] = []
     for i, c in enumerate(citations):

@@ -397,3 +397,16 @@ def test_run_row_keeps_no_citation_by_default(facts: CommentFacts) -> None:
 
     assert (row.citation, row.actions) == (None, None)
     assert render_e2e_comment(facts) == render_e2e_comment(attrs.evolve(facts, citation_problem=None))
+
+
+def test_teamspace_runs_cited_by_wp07_are_listed_by_their_logs() -> None:
+    """WP07's Teamspace runs, when its executor cites them, are numbered from teamspace-run-N.log."""
+    facts: dict[str, FactValue] = {
+        "teamspace_runs_passed": 2,
+        "teamspace_logs": "wp07/1/teamspace-run-1.log,wp07/1/teamspace-run-2.log",
+        "executor_run_ids": "31,32",
+        "executor_run_urls": f"{url('31')},{url('32')}",
+    }
+    lines = report_citation_lines([step("WP07", facts)])
+
+    assert f"| WP07 | 2 | [32]({url('32')}) | `wp07/1/teamspace-run-2.log` |" in lines
