@@ -3,7 +3,12 @@
 Subjects are the evidence files (from the run's manifest), the evidence bundle and
 the RC wheel, each by sha256; the predicate records every WP's result and every
 canary run's outcome, so downstream release tooling can check what was verified
-against what.  Like the report, the statement is a projection of the journal and
+against what.  A canary run on GitHub Actions adds its artifact zip
+(``runs/run-N.artifact.zip``, a manifest file, so a subject by its digest) annotated
+with the run it came from, and the run's ``executor_run`` (``run-N.actions.json``:
+id, URL, run number and attempt, head SHA) and ``artifact`` in the predicate.
+
+Like the report, the statement is a projection of the journal and
 the manifest: it is rewritten atomically at the end of each invocation and
 ``phase4gate verify`` checks every subject digest against the files, and that the
 statement is exactly what the sealed journal prefix and manifest project.  The
@@ -93,9 +98,55 @@ def _canary_runs(run_dir: Path, manifest: dict[str, str], counted: set[str]) -> 
                 "scenarios": {str(s.scenario_id): s.status.value for s in run.scenarios},
                 "run_id": run.run_id,
                 "counted": bool(run.run_id) and run.run_id in counted,
+                **_executor_evidence(run_dir, manifest, rel),
             }
         )
     return runs
+
+
+def _executor_evidence(run_dir: Path, manifest: Mapping[str, str], rel: str) -> dict[str, Any]:
+    """Return what a remote executor kept beside the run file *rel*: the artifact zip and the run's metadata.
+
+    Only files the manifest lists count (nothing for a local run): ``artifact`` (the
+    zip's name and sha256) and ``executor_run`` (from ``run-N.actions.json``: id, URL,
+    run number and attempt, head SHA), or ``executor_run_error`` when that file is unreadable.
+    """
+    from phase4gate.checks.citations import actions_meta_path, artifact_path, parse_actions_run  # noqa: PLC0415
+
+    out: dict[str, Any] = {}
+    zip_rel, meta_rel = artifact_path(rel), actions_meta_path(rel)
+    if zip_rel in manifest:
+        out["artifact"] = {"file": zip_rel, "sha256": manifest[zip_rel]}
+    if meta_rel in manifest:
+        try:
+            meta = parse_actions_run(json.loads((run_dir / meta_rel).read_text(encoding="utf-8")), source=meta_rel)
+        except (OSError, ValueError) as exc:
+            out["executor_run_error"] = str(exc)
+        else:
+            out["executor_run"] = {
+                "file": meta_rel,
+                "id": meta.id,
+                "html_url": meta.html_url,
+                "run_number": meta.run_number,
+                "run_attempt": meta.run_attempt,
+                "head_sha": meta.head_sha,
+            }
+    return out
+
+
+def _annotate_artifacts(subjects: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
+    """Mark each canary run's artifact zip subject with the run it came from (its digest is already a subject)."""
+    by_name = {s["name"]: s for s in subjects}
+    for run in runs:
+        artifact = run.get("artifact")
+        subject = by_name.get(artifact["file"]) if artifact else None
+        if subject is None:
+            continue
+        annotation: dict[str, Any] = {"run_file": run["file"], "run_number": run["run_number"]}
+        executor_run = run.get("executor_run")
+        if executor_run:
+            annotation |= {"executor_run_id": executor_run["id"], "executor_run_url": executor_run["html_url"]}
+        subject["annotations"] = {"phase4gate.canary_artifact": annotation}
 
 
 def build_statement(run_dir: Path, report: GateReport) -> dict[str, Any]:
@@ -119,6 +170,8 @@ def build_statement(run_dir: Path, report: GateReport) -> dict[str, Any]:
     bundle, bundle_sha = facts.get("bundle_path"), facts.get("bundle_sha256")
     if isinstance(bundle, str) and isinstance(bundle_sha, str) and bundle not in manifest:
         subjects.append({"name": bundle, "digest": {"sha256": bundle_sha}})
+    canary_runs = _canary_runs(run_dir, manifest, _counted_run_ids(report))
+    _annotate_artifacts(subjects, canary_runs)
     predicate = {
         "run_id": report.run_id,
         "verdict": report.verdict.value,
@@ -138,7 +191,7 @@ def build_statement(run_dir: Path, report: GateReport) -> dict[str, Any]:
             }
             for s in report.steps
         ],
-        "canary_runs": _canary_runs(run_dir, manifest, _counted_run_ids(report)),
+        "canary_runs": canary_runs,
         "journal": {"events": sealed[0], "head": sealed[1]} if sealed else None,
     }
     return {"_type": STATEMENT_TYPE, "subject": subjects, "predicateType": PREDICATE_TYPE, "predicate": predicate}

@@ -715,6 +715,9 @@ def render_report_markdown(report: GateReport) -> str:
             reason = f"{s.stop_condition}: {reason}"
         kind = s.stop_kind.value if s.stop_kind else ""
         lines.append(f"| {s.wp} | {s.status.value} | {kind} | {reason} | {s.duration_seconds:.1f}s |")
+    from phase4gate.checks.citations import report_citation_lines  # noqa: PLC0415
+
+    lines += report_citation_lines(report.steps)  # executor runs (GitHub Actions); none for local runs
     return "\n".join(lines) + "\n"
 
 
@@ -733,7 +736,9 @@ def write_report_files(run_dir: Path, report: GateReport) -> None:
     journal = read_journal_file(run_dir / "journal.jsonl")
     if journal.lines and report_from_journal(journal.lines, source=journal.source) == report:
         EvidenceStore(run_dir).seal_head(len(journal.lines), journal.head)
-    replace_projection(run_dir / "report.json", convert.dumps(report))
+    from phase4gate.checks.citations import report_json_data  # noqa: PLC0415
+
+    replace_projection(run_dir / "report.json", convert.dumps(report_json_data(report)))
     replace_projection(run_dir / "report.md", render_report_markdown(report))
 
 

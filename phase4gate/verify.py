@@ -245,6 +245,7 @@ def verify_run(run_dir: Path, *, key: Path | None = None) -> VerifyFindings:
     """
     from phase4gate import convert  # noqa: PLC0415
     from phase4gate.attest import ATTESTATION_NAME, build_statement, check_statement, read_statement  # noqa: PLC0415
+    from phase4gate.checks.citations import report_json_data  # noqa: PLC0415
     from phase4gate.gate import render_report_markdown  # noqa: PLC0415
     from phase4gate.journal import report_from_journal  # noqa: PLC0415
 
@@ -278,7 +279,7 @@ def verify_run(run_dir: Path, *, key: Path | None = None) -> VerifyFindings:
             journal_problems.append(str(exc))
         else:
             for name, text in (
-                ("report.json", convert.dumps(report)),
+                ("report.json", convert.dumps(report_json_data(report))),
                 ("report.md", render_report_markdown(report)),
             ):
                 why = _same_bytes(run_dir / name, text)

@@ -11,7 +11,14 @@ reports).  Rendering refuses, naming every field, when:
 * the evidence does not support a claim (4/4 when a run failed, a run file's CLI
   version that is not the installed RC, e2e#41 "now closed" when it is open,
   Teamspace 4/4 when fewer passed, a health status other than 200);
+* WP05's executor citations (GitHub Actions run ids and URLs) do not pair with its
+  run files, cite some runs but not others, or contradict the Actions metadata kept
+  beside a run file (another run or URL, a re-run attempt);
 * the body is longer than GitHub's 65,536 characters.
+
+When every run cites its executor run, the e2e#41 table gains a ``run_id`` column
+and the #1038 comment the launch-gate table (``Run | run_id | S1..S4 | outcome``),
+each id linked to its run; local runs (no citations) render exactly as before.
 
 Each body ends with a hidden marker carrying the gate id, the issue and the
 bundle sha256: how the publisher finds its own comment again.  The marker and the
@@ -25,9 +32,18 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
+import attrs
 from attrs import frozen
 from packaging.version import InvalidVersion, Version
 
+from phase4gate.checks.citations import (
+    ActionsRun,
+    Citation,
+    citation_problem,
+    citation_refusal,
+    parse_citations,
+    render_link,
+)
 from phase4gate.errors import InputError
 from phase4gate.models import CanaryRunResult, Comment, FactValue
 
@@ -112,6 +128,7 @@ FACT_SOURCES: Final[Mapping[str, str]] = {
     "business_rule_rejected": "WP03 fact 'business_rule_rejected_count'",
     "attempt_dir": "WP05 fact 'attempt_dir'",
     "runs": "WP05 fact 'run_files' and the run files",
+    "executor_runs": "WP05 facts 'executor_run_ids' and 'executor_run_urls', and runs/run-N.actions.json",
     "bundle_path": "WP06 fact 'bundle_path'",
     "bundle_sha256": "WP06 fact 'bundle_sha256'",
     "e2e_issue": "config keys github.e2e_repo and comments.e2e",
@@ -184,19 +201,27 @@ class CommentRenderError(InputError):
 
 @frozen
 class RunRow:
-    """One canary run as the e2e#41 table shows it: number, file, outcome, scenario statuses."""
+    """One canary run as the e2e#41 table shows it: number, file, outcome, scenario statuses.
+
+    ``citation`` is the executor run it was (WP05's ``executor_run_ids`` /
+    ``executor_run_urls``; ``None`` for a local run) and ``actions`` what the GitHub
+    Actions executor kept beside the run file (``runs/run-N.actions.json``), if anything.
+    """
 
     number: int
     path: str
     outcome: str
     scenarios: tuple[tuple[int, str], ...]
     cli_version: str | None = None
+    citation: Citation | None = None
+    actions: ActionsRun | None = None
 
 
-def run_row(path: str, run: CanaryRunResult) -> RunRow:
+def run_row(path: str, run: CanaryRunResult, *, actions: ActionsRun | None = None) -> RunRow:
     """Return the table row of the run file at *path* (relative to the run folder).
 
-    The run number comes from the file name (``run-N.json``), as the harness writes none.
+    The run number comes from the file name (``run-N.json``), as the harness writes none;
+    *actions* is the run's GitHub Actions metadata, when the executor kept any.
 
     Raises:
         InputError: *path* is not named ``run-N.json``.
@@ -211,6 +236,7 @@ def run_row(path: str, run: CanaryRunResult) -> RunRow:
         outcome=run.outcome.value,
         scenarios=tuple(sorted((s.scenario_id, s.status.value) for s in run.scenarios)),
         cli_version=run.cli_version_number,
+        actions=actions,
     )
 
 
@@ -247,6 +273,8 @@ class CommentFacts:
     # What WP05 said it saw; checked against the run files, never shown.
     claimed_runs_passed: int | None = None
     claimed_cells_passed: int | None = None
+    # Why WP05's executor citations do not pair with its run files (None: they pair, or there are none).
+    citation_problem: str | None = None
 
 
 def drain_names(template: str) -> tuple[str, str]:
@@ -299,6 +327,12 @@ def build_comment_facts(  # noqa: PLR0913 - one argument per source of facts
     def get(wp: str, key: str) -> FactValue:
         return facts.get(wp, {}).get(key)
 
+    wp05 = facts.get("WP05", {})
+    problem = citation_problem(wp05, [r.path for r in runs]) if runs is not None else None
+    if runs is not None and problem is None:
+        citations = parse_citations(wp05)
+        if citations:
+            runs = [attrs.evolve(r, citation=c) for r, c in zip(runs, citations, strict=True)]
     return CommentFacts(
         gate_id=gate_id or None,
         cli_version=_as_str(get("WP02", "rc_version")),
@@ -322,6 +356,7 @@ def build_comment_facts(  # noqa: PLR0913 - one argument per source of facts
         teamspace_runs_passed=_as_int(get("WP07", "teamspace_runs_passed")),
         claimed_runs_passed=_as_int(get("WP05", "runs_passed")),
         claimed_cells_passed=_as_int(get("WP05", "cells_passed")),
+        citation_problem=problem,
         expected_runs=expected_runs,
         expected_scenarios=tuple(expected_scenarios),
         expected_teamspace_runs=expected_teamspace_runs,
@@ -402,6 +437,51 @@ def _check_runs(facts: CommentFacts) -> list[tuple[str, str]]:
                 )
             )
     return out
+
+
+def _check_citation(r: RunRow) -> list[str]:
+    """Return what is wrong with one run's executor citation against the Actions metadata kept beside it."""
+    out: list[str] = []
+    c, meta = r.citation, r.actions
+    refused = citation_refusal(c) if c is not None else None
+    if refused is not None:
+        out.append(f"run {r.number} ({r.path}): {refused}")
+    if meta is None:
+        return out
+    if c is None:
+        out.append(
+            f"run {r.number} ({r.path}) has GitHub Actions metadata (run {meta.id}) but WP05 cites no executor run"
+        )
+        return out
+    if meta.id != c.run_id:
+        out.append(f"run {r.number} ({r.path}): WP05 cites Actions run {c.run_id}, its metadata is run {meta.id}")
+    if meta.html_url is not None and meta.html_url != c.url:
+        out.append(f"run {r.number} ({r.path}): WP05 cites {c.url}, its metadata says {meta.html_url}")
+    if meta.run_attempt is not None and meta.run_attempt != 1:
+        out.append(f"run {r.number} ({r.path}) is attempt {meta.run_attempt} of Actions run {meta.id}: a re-run")
+    return out
+
+
+def _check_citations(facts: CommentFacts) -> list[tuple[str, str]]:
+    """Executor citations: paired with the run files, all or none cited, agreeing with the kept Actions metadata."""
+    if facts.citation_problem is not None:
+        return [("executor_runs", facts.citation_problem)]
+    if not facts.runs:
+        return []
+    out: list[tuple[str, str]] = []
+    runs = sorted(facts.runs, key=lambda r: r.number)
+    cited = [r.number for r in runs if r.citation is not None]
+    if cited and len(cited) != len(runs):
+        uncited = [r.number for r in runs if r.citation is None]
+        out.append(("executor_runs", f"runs {cited} cite an executor run but runs {uncited} do not"))
+    for r in runs:
+        out.extend(("executor_runs", why) for why in _check_citation(r))
+    return out
+
+
+def _cited(runs: Sequence[RunRow]) -> bool:
+    """True when every run cites its executor run (the tables get a ``run_id`` column)."""
+    return bool(runs) and all(r.citation is not None for r in runs)
 
 
 def _check_bundle(facts: CommentFacts) -> list[tuple[str, str]]:
@@ -511,6 +591,7 @@ def render_e2e_comment(facts: CommentFacts) -> str:
         *_check_events(facts),
         *_check_health(facts),
         *_check_runs(facts),
+        *_check_citations(facts),
         *_check_bundle(facts),
         *_check_marker_parts(facts),
         *_check_inline(facts),
@@ -532,12 +613,18 @@ def render_e2e_comment(facts: CommentFacts) -> str:
         f"- Drain counts: `{tf}={facts.terminal_failed}`, `{brr}={facts.business_rule_rejected}`",
         f"- Four-run result: {len(runs)}/{facts.expected_runs} pass ({cells}/{cells} scenario cells pass)",
         "",
-        "| Run | " + " | ".join(f"Scenario {s}" for s in scenarios) + " |",
-        "|---|" + "---|" * len(scenarios),
+    ]
+    # A run_id column only when every run cites its executor run (GitHub Actions); local runs have none.
+    cited = _cited(runs)
+    id_head, id_rule = ("run_id | ", "---|") if cited else ("", "")
+    lines += [
+        f"| Run | {id_head}" + " | ".join(f"Scenario {s}" for s in scenarios) + " |",
+        f"|---|{id_rule}" + "---|" * len(scenarios),
     ]
     for r in runs:
         status = dict(r.scenarios)
-        lines.append(f"| {r.number} | " + " | ".join(status[s] for s in scenarios) + " |")
+        run_id = f"{render_link(r.citation)} | " if cited and r.citation is not None else ""
+        lines.append(f"| {r.number} | {run_id}" + " | ".join(status[s] for s in scenarios) + " |")
     lines += ["", f"Run files (attempt folder `{facts.attempt_dir}`):", ""]
     lines += [f"- `{r.path}`" for r in runs]
     lines += [
@@ -552,6 +639,27 @@ def render_e2e_comment(facts: CommentFacts) -> str:
     return _check_length("e2e-41", "\n".join(lines))
 
 
+def _tracker_run_table(facts: CommentFacts) -> list[str]:
+    """Return the launch-gate table ``Run | run_id | S1..S4 | outcome`` when every run cites its executor run."""
+    runs = sorted(facts.runs or (), key=lambda r: r.number)
+    if not _cited(runs):
+        return []
+    scenarios = sorted(facts.expected_scenarios)
+    lines = [
+        "",
+        "Identity-boundary canary runs, cited by run id:",
+        "",
+        "| Run | run_id | " + " | ".join(f"S{s}" for s in scenarios) + " | outcome |",
+        "|---|---|" + "---|" * len(scenarios) + "---|",
+    ]
+    for r in runs:
+        assert r.citation is not None  # noqa: S101 - _cited says so
+        status = dict(r.scenarios)
+        cells = " | ".join(status[s] for s in scenarios)
+        lines.append(f"| {r.number} | {render_link(r.citation)} | {cells} | {r.outcome} |")
+    return lines
+
+
 def render_tracker_comment(facts: CommentFacts) -> str:
     """Render the spec-kitty#1038 evidence comment (WP08).
 
@@ -563,6 +671,7 @@ def render_tracker_comment(facts: CommentFacts) -> str:
         *_check_events(facts),
         *_check_health(facts),
         *_check_runs(facts),
+        *_check_citations(facts),
         *_check_bundle(facts),
         *_check_marker_parts(facts),
         *_check_inline(facts),
@@ -599,6 +708,7 @@ def render_tracker_comment(facts: CommentFacts) -> str:
         ),
         f"- Teamspace MVP canary suite: {facts.teamspace_runs_passed}/{facts.expected_teamspace_runs} pass.",
         f"- Evidence bundle: `{facts.bundle_path}` (sha256 `{facts.bundle_sha256}`).",
+        *_tracker_run_table(facts),
         "",
         NO_MUTATION_TRACKER,
         "",

@@ -38,12 +38,12 @@ def add_evidence_root(parser: argparse.ArgumentParser) -> None:
 
 def print_report(report: GateReport, run_dir: Path, *, as_json: bool) -> None:
     """Print the report as JSON (stdout) or as the Markdown table (redacted: a journal may predate a redaction rule)."""
-    from phase4gate import convert  # noqa: PLC0415
+    from phase4gate.checks.citations import report_json_data  # noqa: PLC0415
     from phase4gate.errors import redact, redact_data  # noqa: PLC0415
     from phase4gate.gate import render_report_markdown  # noqa: PLC0415
 
     if as_json:
-        data = convert.unstructure(report)
+        data = report_json_data(report)  # report.json's data (with canary_runs when executor runs were cited)
         data["verdict"] = report.verdict.value
         data["exit_code"] = int(report.exit_code)
         data["run_dir"] = str(run_dir)

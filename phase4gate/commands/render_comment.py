@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(msg, hint="run the gate (`phase4gate run`) to post the evidence comments")
     from phase4gate.checks.comments import render_e2e_comment, render_tracker_comment  # noqa: PLC0415
     from phase4gate.commands._common import evidence_root, load_config  # noqa: PLC0415
+    from phase4gate.comment_facts import collect_comment_facts  # noqa: PLC0415
     from phase4gate.gate import config_from_journal, find_run, report_from_journal  # noqa: PLC0415
     from phase4gate.journal import read_journal_file  # noqa: PLC0415
-    from phase4gate.steps.wp06 import collect_comment_facts  # noqa: PLC0415
 
     config = load_config(args)
     run_dir = find_run(evidence_root(args, config), args.run_ref)
@@ -82,7 +82,7 @@ def _history(args: argparse.Namespace) -> int:
     from phase4gate.checks.history import history_comment_body, history_gate_id  # noqa: PLC0415
     from phase4gate.commands._common import load_config  # noqa: PLC0415
     from phase4gate.commands.history import build_history  # noqa: PLC0415
-    from phase4gate.steps.wp06 import tracker_issue  # noqa: PLC0415
+    from phase4gate.comment_facts import tracker_issue  # noqa: PLC0415
 
     history, _named, root = build_history(args)
     # Where to post and with which token come from the operator's configuration (--config,
@@ -93,14 +93,14 @@ def _history(args: argparse.Namespace) -> int:
     body = history_comment_body(history, gate_id=config.comments.gate_id, issue=f"{repo}#{number}")
     posted: dict[str, object] | None = None
     if args.post:
-        from phase4gate.adapters.github import GitHubClient  # noqa: PLC0415 - github3 stays out of start-up
         from phase4gate.adapters.publish import Publisher  # noqa: PLC0415
+        from phase4gate.clients import Clients  # noqa: PLC0415 - github3 stays out of start-up
 
         def say(message: str) -> None:
             print(message, file=sys.stderr)
 
         publisher = Publisher(
-            GitHubClient.from_config(config, config.token(os.environ)),
+            Clients(config, os.environ).github(),
             gate_id=history_gate_id(config.comments.gate_id),
             lock_dir=root,
             min_write_interval=config.comments.min_write_interval_seconds,

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from phase4gate.errors import InputError
-from phase4gate.models import FactValue, StepOutcome, StopKind
-from phase4gate.steps.wp06 import (
+from phase4gate.comment_facts import (
     collect_comment_facts,
     configured_protocol,
     make_publisher,
     not_the_plans_protocol,
     passed_facts,
+    refused,
     tracker_issue,
 )
+from phase4gate.errors import InputError
+from phase4gate.models import FactValue, StepOutcome, StopKind
 
 if TYPE_CHECKING:
     from phase4gate.gate import StepContext
@@ -55,11 +56,7 @@ def run(ctx: StepContext) -> StepOutcome:
                 f"dry run: would post or update the comment on {repo}#{number} (never closing it) once a real run "
                 f"has recorded {missing}; nothing written"
             )
-        facts: dict[str, FactValue] = {}
-        if isinstance(exc, CommentRenderError):
-            facts["missing_or_unsupported"] = ",".join(exc.fields)
-        reason = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
-        return StepOutcome.stopped(StopKind.FAILED, CONDITION, reason, facts=facts)
+        return refused(exc, CONDITION)
     repo, number = tracker_issue(config)
     publisher = make_publisher(ctx)
     if ctx.dry_run:

@@ -115,3 +115,38 @@ def test_a_failed_cell_is_never_rendered_as_four_of_four(facts: CommentFacts, ru
     with pytest.raises(CommentRenderError) as excinfo:
         render_e2e_comment(attrs.evolve(facts, runs=runs))
     assert excinfo.value.fields == ("runs",)
+
+
+_plain = st.from_regex(r"[a-z0-9._-]{1,12}", fullmatch=True)
+_anything = st.text(alphabet="abc019:/.-_()[]|` <>'\"#?=&", min_size=0, max_size=40)
+# Half the time four plain ids and URL paths (rendered), else anything (refused or rendered, never a broken table).
+_citations = st.one_of(
+    st.lists(st.tuples(_plain, _plain), min_size=4, max_size=4),
+    st.lists(st.tuples(st.one_of(_plain, _anything), st.one_of(_plain, _anything)), min_size=4, max_size=4),
+)
+
+
+@given(complete_facts(), _citations)
+def test_executor_citations_render_as_whole_table_rows_or_are_refused(
+    facts: CommentFacts, citations: list[tuple[str, str]]
+) -> None:
+    """Any run id and URL: refused naming executor_runs, or every table row has the header's cells and the link."""
+    from phase4gate.checks.citations import Citation, render_link
+
+    assert facts.runs is not None
+    runs = tuple(
+        attrs.evolve(r, citation=Citation(run_id, f"https://h/{url}"))
+        for r, (run_id, url) in zip(facts.runs, citations, strict=True)
+    )
+    cited = attrs.evolve(facts, runs=runs)
+    for render in (render_e2e_comment, render_tracker_comment):
+        try:
+            body = render(cited)
+        except CommentRenderError as exc:
+            assert exc.fields == ("executor_runs",)
+            continue
+        table = [ln for ln in body.splitlines() if ln.startswith("| ")]
+        assert len({ln.count(" | ") for ln in table}) == 1, table
+        for r in runs:
+            assert r.citation is not None
+            assert f"| {r.number} | {render_link(r.citation)} |" in body

@@ -17,6 +17,7 @@ from phase4gate.adapters.store import reserve_attempt
 from phase4gate.config import CommentsConfig, GateConfig, GitHubConfig, SaaSConfig
 from phase4gate.gate import Gate, Step, StepContext
 from phase4gate.models import FactValue, StepOutcome
+from phase4gate.progress import Progress
 from phase4gate.sandbox.github_api import GitHubEmulator
 
 RC_COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -120,6 +121,7 @@ def make_gate(
     resume: str | None = None,
     dry_run: bool = False,
     steps: Mapping[str, Step] | None = None,
+    progress: Progress | None = None,
 ) -> Gate:
     return Gate(
         config or gate_config(github),
@@ -128,4 +130,5 @@ def make_gate(
         dry_run=dry_run,
         environ={"GITHUB_TOKEN": github.token},
         steps=dict(steps if steps is not None else STAND_INS),
+        progress=progress,
     )

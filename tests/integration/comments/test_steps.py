@@ -13,6 +13,7 @@ from phase4gate.checks.comments import E2E_HEADING, TRACKER_HEADING, parse_marke
 from phase4gate.config import CommentsConfig, CommentTarget
 from phase4gate.gate import Step, StepContext
 from phase4gate.models import FactValue, StepOutcome, StepStatus, StopKind
+from phase4gate.progress import Progress
 from phase4gate.sandbox._server import Fault
 from phase4gate.sandbox.github_api import GitHubEmulator
 from phase4gate.sandbox.github_seed import CLI_REPO, E2E_REPO
@@ -166,8 +167,11 @@ def test_planted_marker_on_tracker_is_left_alone(github: GitHubEmulator, evidenc
 def test_dry_run_makes_no_request(
     github: GitHubEmulator, evidence_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A dry run renders both bodies, describes each call, and sends nothing."""
-    report = make_gate(github, evidence_root, dry_run=True).run()
+    """A dry run renders both bodies, describes each call, and sends nothing.
+
+    The bodies reach stderr through the gate's progress (never a write to stderr from WP06 itself).
+    """
+    report = make_gate(github, evidence_root, dry_run=True, progress=Progress(tty=False)).run()
     assert f"## {E2E_HEADING}" in capsys.readouterr().err
     wp06 = report.step("WP06")
 
@@ -276,7 +280,9 @@ def test_dry_run_of_wp08_after_a_real_wp06(
     first = make_gate(github, evidence_root).run(until="WP07")
     before = len(github.writes())
 
-    report = make_gate(github, evidence_root, resume=first.run_id, dry_run=True).run(only="WP08")
+    report = make_gate(github, evidence_root, resume=first.run_id, dry_run=True, progress=Progress(tty=False)).run(
+        only="WP08"
+    )
 
     wp08 = report.step("WP08")
     assert wp08 is not None
@@ -287,8 +293,8 @@ def test_dry_run_of_wp08_after_a_real_wp06(
 
 def test_run_files_relative_to_the_attempt_folder_are_read(tmp_path: Path) -> None:
     """WP05's run_files may name paths inside the attempt folder; missing files name their path."""
+    from phase4gate.comment_facts import load_run_rows
     from phase4gate.errors import InputError
-    from phase4gate.steps.wp06 import load_run_rows
 
     runs = tmp_path / "rc16-attempt1" / "runs"
     runs.mkdir(parents=True)
@@ -299,3 +305,30 @@ def test_run_files_relative_to_the_attempt_folder_are_read(tmp_path: Path) -> No
     assert [r.path for r in rows] == ["rc16-attempt1/runs/run-1.json"]
     with pytest.raises(InputError, match=r"run-2\.json: file not found"):
         load_run_rows(tmp_path, "rc16-attempt1", "rc16-attempt1/runs/run-2.json")
+
+
+@pytest.mark.parametrize(("wp", "prefix"), [("WP06", f"{E2E_ISSUE}/comments"), ("WP08", f"{TRACKER_ISSUE}/comments")])
+def test_wp06_and_wp08_take_their_github_client_from_the_context(
+    github: GitHubEmulator, evidence_root: Path, wp: str, prefix: str
+) -> None:
+    """The step's client is ``ctx.clients.github``: a 503 with Retry-After is waited out through the injected sleep."""
+    import importlib
+
+    from phase4gate.clients import Clients
+
+    delays: list[float] = []
+    config = attrs.evolve(gate_config(github), github=attrs.evolve(gate_config(github).github, max_retries=2))
+    real: Step = importlib.import_module(f"phase4gate.steps.{wp.lower()}").run
+
+    def with_recording_clients(ctx: StepContext) -> StepOutcome:
+        ctx.clients = Clients(ctx.config, ctx.environ, sleep=delays.append, clock=lambda: 100.0, epoch=lambda: 1e9)
+        return real(ctx)
+
+    github.inject(prefix, Fault("status", status=503, headers={"Retry-After": "2"}), method="GET")
+    report = make_gate(github, evidence_root, config=config, steps={**STAND_INS, wp: with_recording_clients}).run()
+
+    step = report.step(wp)
+    assert step is not None
+    assert step.status is StepStatus.PASSED, step.reason
+    assert 2.0 in delays
+    assert_final_state(github)
