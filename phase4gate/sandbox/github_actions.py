@@ -341,7 +341,9 @@ class ActionsService:
 
     def _head_commit(self, run: WorkflowRunState) -> dict[str, Any] | None:
         source = self.sources.get(run.repo.lower())
-        raw = git_text(source, "show", "-s", "--format=%T%n%an%n%ae%n%cn%n%ce%n%cI%n%B", run.head_sha) if source else None
+        raw = (
+            git_text(source, "show", "-s", "--format=%T%n%an%n%ae%n%cn%n%ce%n%cI%n%B", run.head_sha) if source else None
+        )
         if not raw:
             return None
         tree, an, ae, cn, ce, date, *message = raw.split("\n")
@@ -872,7 +874,7 @@ def _created_window(spec: str) -> Callable[[float], bool]:
     import datetime as dt  # noqa: PLC0415
 
     def parse(text: str) -> float:
-        stamp = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        stamp = dt.datetime.fromisoformat(text.strip())
         return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
 
     ops: dict[str, Callable[[float, float], bool]] = {
