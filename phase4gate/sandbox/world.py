@@ -328,7 +328,7 @@ class World:
         table: dict[str, dict[str, Any]] = {
             "actions-rerun-attempt": {"rerun_first_attempt": True, "runs": (3,), **canary},
             "actions-digest-mismatch": {"corrupt_digest": True, **canary},
-            "actions-wrong-sha": {"head_sha": self.commits["e2e-actions:previous"], **canary},
+            "actions-wrong-sha": {"head_sha": self.commits.get("e2e-actions:previous"), **canary},
             "actions-cancelled": {"cancel_runs": True, **canary},
             "actions-queued-forever": {"queued_forever": True, **canary},
             "actions-artifact-expired": {"artifact_ttl_seconds": 0.0, **canary},

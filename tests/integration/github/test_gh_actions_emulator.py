@@ -143,7 +143,7 @@ class Gh:
         test = until or (lambda run: run["status"] == "completed")
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            run = self.json("GET", f"/actions/runs/{run_id}")
+            run: dict[str, Any] = self.json("GET", f"/actions/runs/{run_id}")
             if test(run):
                 return run
             assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {WAIT_SECONDS}s"
