@@ -119,6 +119,8 @@ class ActionsRunner:
         self.job_timeout_seconds = job_timeout_seconds
         self.install_timeout_seconds = install_timeout_seconds
         self.executed: list[tuple[int, int]] = []  # (run id, attempt) in the order they started
+        # (run id, attempt, concurrency group, start, end) on the monotonic clock, per executed attempt
+        self.intervals: list[tuple[int, int, str | None, float, float]] = []
         self._queue: queue.Queue[RunTicket] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -312,14 +314,16 @@ class _Job:
     def execute(self) -> None:
         if self.runner._stop.wait(self.actions.behaviour.queue_seconds):  # noqa: SLF001 - its own runner
             return
+        if not self.actions.is_open(self.ticket):
+            return  # cancelled while it waited
         group = self.ticket.concurrency
         group_lock = self.runner._named_lock(self.runner._group_locks, group) if group else None  # noqa: SLF001
-        try:
-            if group_lock is not None:
-                self.runner.acquire(group_lock, self.give_up)
-        except _CancelledError:
-            self._complete("cancelled", artifacts=())
+        if group_lock is not None and not group_lock.acquire(blocking=False):
+            # Another run of the group is in progress: this one waits as "pending", on no worker.
+            self.actions.mark_pending(self.ticket)
+            self.runner._queue.put(self.ticket)  # noqa: SLF001 - its own runner
             return
+        started = time.monotonic()
         try:
             if not self.actions.start_attempt(
                 self.ticket, runner_name=f"GitHub Actions {self.index}", runner_id=self.index, steps=STEPS
@@ -329,6 +333,10 @@ class _Job:
                 self.runner.executed.append((self.ticket.run_id, self.ticket.attempt))
             self._steps()
         finally:
+            with self.runner._lock:  # noqa: SLF001 - its own runner
+                self.runner.intervals.append(
+                    (self.ticket.run_id, self.ticket.attempt, group, started, time.monotonic())
+                )
             if group_lock is not None:
                 group_lock.release()
             shutil.rmtree(self.workspace, ignore_errors=True)

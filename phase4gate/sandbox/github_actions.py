@@ -561,10 +561,11 @@ class ActionsService:
             "x-ratelimit-reset": reset,
             "x-ratelimit-resource": "core",
         }
+        plenty = {**exhausted, "x-ratelimit-remaining": str(RATE_LIMIT - 10), "x-ratelimit-used": "10"}
         self.emulator.inject(
             f"{API_PREFIX}/repos/{run.repo}/actions/runs/{run.id}",
-            Fault("status", 429, {"Retry-After": wait}, secondary.replace(b'"403"', b'"429"')),
-            Fault("status", 403, {"Retry-After": wait}, secondary),
+            Fault("status", 429, {"Retry-After": wait, **plenty}, secondary.replace(b'"403"', b'"429"')),
+            Fault("status", 403, {"Retry-After": wait, **plenty}, secondary),
             Fault("status", 403, exhausted, primary),
             method="GET",
         )
@@ -798,6 +799,19 @@ class ActionsService:
             step.status, step.conclusion, step.completed_at = "completed", conclusion, at
             step.started_at = step.started_at or at
             attempt.updated_at = at
+
+    def is_open(self, ticket: RunTicket) -> bool:
+        """Whether *ticket*'s attempt has not completed (e.g. it was not cancelled while queued)."""
+        with self.lock:
+            return self._attempt(ticket.run_id, ticket.attempt)[1].status != "completed"
+
+    def mark_pending(self, ticket: RunTicket) -> None:
+        """Mark *ticket*'s attempt ``pending``: it waits for its concurrency group."""
+        with self.lock:
+            attempt = self._attempt(ticket.run_id, ticket.attempt)[1]
+            if attempt.status in {"queued", "pending"}:
+                attempt.status = "pending"
+                attempt.jobs[0].status = "pending"
 
     def cancel_requested(self, ticket: RunTicket) -> bool:
         """Whether someone asked to cancel *ticket*'s attempt."""

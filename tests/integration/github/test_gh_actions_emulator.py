@@ -286,6 +286,18 @@ def test_cancel_in_progress_kills_the_run(gh: Gh, stack: Stack) -> None:
     assert gh.request("POST", f"/actions/runs/{run_id}/cancel").status == 409
 
 
+def test_concurrency_group_keeps_two_canaries_apart(gh: Gh, stack: Stack) -> None:
+    """Two canaries dispatched together never run at the same time (the workflow's concurrency group)."""
+    ids = [gh.dispatched(f"gate-group/{k}") for k in range(2)]
+    seen: set[str] = set()
+    for run_id in ids:
+        run = gh.wait(run_id, lambda r: seen.add(r["status"]) is None and r["status"] == "completed")
+        assert run["conclusion"] == "success"
+    spans = sorted((start, end) for rid, _a, group, start, end in stack.runner.intervals if rid in ids and group)
+    assert len(spans) == 2
+    assert spans[0][1] <= spans[1][0], spans
+
+
 def test_teamspace_workflow_uploads_its_suite_report(gh: Gh) -> None:
     run_id = gh.dispatched("gate-1/WP07/1", workflow=TEAMSPACE_WORKFLOW)
     run = gh.wait(run_id)
