@@ -571,6 +571,51 @@ def test_signed_url_expires_after_its_ttl(gh: Gh) -> None:
         actions.clock = real
 
 
+def test_a_failed_canary_fails_the_run_and_still_uploads_its_run_file(gh: Gh, stack: Stack) -> None:
+    stack.saas.extra["canary"] = canary_state(fail={4: "AssertionError: peeked row is not the rollback"})
+    run_id = gh.dispatched("gate-fail/1")
+    assert gh.wait(run_id)["conclusion"] == "failure"
+    steps = {s["name"]: s["conclusion"] for s in gh.json("GET", f"/actions/runs/{run_id}/jobs")["jobs"][0]["steps"]}
+    assert steps["Run"] == "failure"
+    assert steps["Upload the artifact"] == "success"
+    art = gh.json("GET", f"/actions/runs/{run_id}/artifacts")["artifacts"][0]
+    blob = gh.fetch_signed(gh.request("GET", art["archive_download_url"]).headers["Location"])
+    assert json.loads(zipfile.ZipFile(io.BytesIO(blob.data)).read("runs/run-1.json"))["outcome"] == "fail"
+
+
+def test_knob_conclusion_contradicts_the_job(gh: Gh, stack: Stack) -> None:
+    """A failing canary whose run reports success: the artifact's run file says fail."""
+    stack.saas.extra["canary"] = canary_state(fail={2: "AssertionError: boom"})
+    gh.em.actions.set_behaviour(conclusion="success")
+    run_id = gh.dispatched("gate-contradiction/1")
+    assert gh.wait(run_id)["conclusion"] == "success"
+    art = gh.json("GET", f"/actions/runs/{run_id}/artifacts")["artifacts"][0]
+    blob = gh.fetch_signed(gh.request("GET", art["archive_download_url"]).headers["Location"])
+    run_file = json.loads(zipfile.ZipFile(io.BytesIO(blob.data)).read("runs/run-1.json"))
+    assert run_file["outcome"] == "fail"
+    jobs = gh.json("GET", f"/actions/runs/{run_id}/jobs")["jobs"]
+    assert jobs[0]["conclusion"] == "success"
+
+
+def test_a_run_nobody_dispatched_carries_the_same_correlation_id(gh: Gh) -> None:
+    """``add_run`` starts a foreign run (another trigger); listing by event tells it apart."""
+    gh.em.actions.set_behaviour(queued_forever=True)
+    mine = gh.dispatched("gate-foreign/1")
+    foreign = gh.em.actions.add_run(
+        E2E_REPO, CANARY_WORKFLOW, inputs={"cli_version": RC, "correlation_id": "gate-foreign/1"}
+    )
+    assert {r.id for r in gh.em.actions.runs_with("correlation_id", "gate-foreign/1")} == {mine, foreign}
+    listed = gh.json("GET", f"/actions/workflows/{CANARY_WORKFLOW}/runs?per_page=100")["workflow_runs"]
+    titles = {r["id"]: (r["event"], r["display_title"]) for r in listed}
+    assert titles[foreign][0] == "push"
+    assert titles[mine][0] == "workflow_dispatch"
+    assert titles[mine][1] == titles[foreign][1]
+    dispatched = gh.json("GET", f"/actions/workflows/{CANARY_WORKFLOW}/runs?event=workflow_dispatch&per_page=100")
+    assert foreign not in {r["id"] for r in dispatched["workflow_runs"]}
+    with pytest.raises(KeyError):
+        gh.em.actions.add_run(E2E_REPO, "nope.yml", inputs={})
+
+
 # ---------------------------------------------------------------------- the workflow files
 
 
