@@ -240,6 +240,7 @@ class ActionsService:
         self._next_artifact = _ARTIFACT_ID_BASE
         self._on_queued: Callable[[RunTicket], None] | None = None
         self._workflow_cache: dict[tuple[str, str], WorkflowFile | None] = {}
+        self._commit_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     # ------------------------------------------------------------------ configuration
 
@@ -289,6 +290,8 @@ class ActionsService:
         return self.sources.get(repo.full_name.lower())
 
     def _workflow_at(self, source: str, commit: str, path: str) -> WorkflowFile | None:
+        if commit == "HEAD":  # cache by commit: the default branch may move
+            commit = git_text(source, "rev-parse", "HEAD") or commit
         key = (commit, path)
         if key not in self._workflow_cache:
             text = git_text(source, "show", f"{commit}:{path}")
@@ -344,6 +347,12 @@ class ActionsService:
         )
 
     def _head_commit(self, run: WorkflowRunState) -> dict[str, Any] | None:
+        key = (run.repo.lower(), run.head_sha)
+        if key not in self._commit_cache:
+            self._commit_cache[key] = self._read_commit(run)
+        return self._commit_cache[key]
+
+    def _read_commit(self, run: WorkflowRunState) -> dict[str, Any] | None:
         source = self.sources.get(run.repo.lower())
         raw = (
             git_text(source, "show", "-s", "--format=%T%n%an%n%ae%n%cn%n%ce%n%cI%n%B", run.head_sha) if source else None

@@ -583,6 +583,21 @@ def test_a_failed_canary_fails_the_run_and_still_uploads_its_run_file(gh: Gh, st
     assert json.loads(zipfile.ZipFile(io.BytesIO(blob.data)).read("runs/run-1.json"))["outcome"] == "fail"
 
 
+def test_an_unknown_cli_version_fails_the_install_step(gh: Gh) -> None:
+    r = gh.request(
+        "POST",
+        f"/actions/workflows/{CANARY_WORKFLOW}/dispatches",
+        {"ref": "main", "inputs": {"cli_version": "9.9.9", "correlation_id": "gate-bad-version/1"}},
+    )
+    assert r.status == 204
+    run = next(iter(gh.em.actions.runs_with("correlation_id", "gate-bad-version/1")))
+    assert gh.wait(run.id)["conclusion"] == "failure"
+    steps = {s["name"]: s["conclusion"] for s in gh.json("GET", f"/actions/runs/{run.id}/jobs")["jobs"][0]["steps"]}
+    assert steps["Install spec-kitty-cli"] == "failure"
+    assert steps["Run"] == "skipped"
+    assert gh.json("GET", f"/actions/runs/{run.id}/artifacts")["total_count"] == 0
+
+
 def test_knob_conclusion_contradicts_the_job(gh: Gh, stack: Stack) -> None:
     """A failing canary whose run reports success: the artifact's run file says fail."""
     stack.saas.extra["canary"] = canary_state(fail={2: "AssertionError: boom"})
