@@ -598,6 +598,18 @@ def test_an_unknown_cli_version_fails_the_install_step(gh: Gh) -> None:
     assert gh.json("GET", f"/actions/runs/{run.id}/artifacts")["total_count"] == 0
 
 
+def test_run_counters_carry_across_workspaces(gh: Gh, stack: Stack) -> None:
+    """Each run has a fresh workspace, yet the suite's run counter goes on (flaky_fail_run works on Actions)."""
+    counter = stack.runner.work_root / "counters" / E2E_REPO.replace("/", "__")
+    path = counter / "artifacts" / "sync_identity_boundary" / ".run-count"
+    done = int(path.read_text(encoding="utf-8")) if path.exists() else 0
+    stack.saas.extra["canary"] = canary_state(flaky_fail_run=done + 2)
+    first = gh.wait(gh.dispatched("gate-count/1"))
+    second = gh.wait(gh.dispatched("gate-count/2"))
+    assert (first["conclusion"], second["conclusion"]) == ("success", "failure")
+    assert int(path.read_text(encoding="utf-8")) == done + 2
+
+
 def test_knob_conclusion_contradicts_the_job(gh: Gh, stack: Stack) -> None:
     """A failing canary whose run reports success: the artifact's run file says fail."""
     stack.saas.extra["canary"] = canary_state(fail={2: "AssertionError: boom"})
