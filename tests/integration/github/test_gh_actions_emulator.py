@@ -23,7 +23,7 @@ import urllib3
 from attrs import frozen
 
 from phase4gate.sandbox.actions_runner import ActionsRunner
-from phase4gate.sandbox.actions_shapes import read_workflow
+from phase4gate.sandbox.actions_shapes import display_title, read_workflow
 from phase4gate.sandbox.e2e import (
     CANARY_WORKFLOW,
     CANARY_WORKFLOW_TEXT,
@@ -669,3 +669,41 @@ def test_example_workflow_matches_the_fixture_in_what_the_gate_relies_on() -> No
         "cancel-in-progress: false",
     ):
         assert needed in text, needed
+
+
+@pytest.mark.parametrize(
+    ("text", "dispatch", "inputs"),
+    [
+        ("name: a\non: workflow_dispatch\n", True, {}),
+        ("name: a\non: [push, workflow_dispatch]\n", True, {}),
+        ("name: a\non:\n  push:\n    branches: [main]\n", False, {}),
+        (
+            "name: a\n'on':\n  workflow_dispatch:\n    inputs:\n      x:\n        default: \"1\" # one\n",
+            True,
+            {"x": "1"},
+        ),
+        (
+            "name: a\non:\n  workflow_dispatch:\n    inputs:\n      x:\n        description: |\n          on: push\n"
+            "          y: 1\n        required: true\njobs:\n  j:\n    steps:\n      - run: |\n          inputs: z\n",
+            True,
+            {"x": None},
+        ),
+    ],
+)
+def test_workflow_reader_reads_the_keys_the_emulator_needs(
+    text: str, dispatch: bool, inputs: dict[str, str | None]
+) -> None:
+    wf = read_workflow(text, path="w.yml")
+    assert wf.name == "a"
+    assert wf.dispatch is dispatch
+    assert {k: v.default for k, v in wf.inputs.items()} == inputs
+
+
+def test_display_title_substitutes_inputs_and_defaults() -> None:
+    text = (
+        "name: n\nrun-name: c ${{ inputs.id }} / ${{ github.event.inputs.v }} ${{ github.actor }}\n"
+        "on:\n  workflow_dispatch:\n    inputs:\n      id: {}\n      v:\n        default: d\n"
+    )
+    wf = read_workflow(text, path="w.yml")
+    assert display_title(wf, {"id": "gate-7/WP04/1"}) == "c gate-7/WP04/1 / d ${{ github.actor }}"
+    assert display_title(read_workflow("name: plain\n", path="p.yml"), {}) == "plain"
