@@ -683,8 +683,10 @@ def test_example_workflow_matches_the_fixture_in_what_the_gate_relies_on() -> No
             {"x": "1"},
         ),
         (
-            "name: a\non:\n  workflow_dispatch:\n    inputs:\n      x:\n        description: |\n          on: push\n"
-            "          y: 1\n        required: true\njobs:\n  j:\n    steps:\n      - run: |\n          inputs: z\n",
+            (
+                "name: a\non:\n  workflow_dispatch:\n    inputs:\n      x:\n        description: |\n          on: push\n"
+                "          y: 1\n        required: true\njobs:\n  j:\n    steps:\n      - run: |\n          inputs: z\n"
+            ),
             True,
             {"x": None},
         ),
