@@ -82,7 +82,6 @@ __all__ = [
     "ActionsBehaviour",
     "ActionsService",
     "BlobFetch",
-    "CompletedStep",
     "RunTicket",
 ]
 
@@ -191,16 +190,6 @@ class RunTicket:
     inputs: Mapping[str, str]
     source: str
     concurrency: str | None
-
-
-@frozen
-class CompletedStep:
-    """A step as the runner ran it."""
-
-    name: str
-    conclusion: str
-    started_at: float
-    completed_at: float
 
 
 @frozen
