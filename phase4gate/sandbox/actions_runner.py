@@ -61,21 +61,39 @@ class JobSpec:
     kind: str  # "canary" (the runner script) or "teamspace" (the Teamspace files under pytest)
     artifact_name: str
     artifact_dir: str  # relative to the workspace
+    run_step: str
+    upload_step: str
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The job's steps, as the jobs API lists them."""
+        return (
+            "Set up job",
+            "Check out the e2e repository",
+            "Install spec-kitty-cli",
+            self.run_step,
+            self.upload_step,
+            "Complete job",
+        )
 
 
 CANARY_JOB: Final = JobSpec(
-    "identity-boundary-canary", "canary", "sync-identity-boundary", "artifacts/sync_identity_boundary"
+    "identity-boundary-canary",
+    "canary",
+    "sync-identity-boundary",
+    "artifacts/sync_identity_boundary",
+    "Run the identity-boundary canary",
+    "Upload the canary artifacts",
 )
-TEAMSPACE_JOB: Final = JobSpec("teamspace-mvp", "teamspace", "teamspace-mvp", "artifacts/teamspace")
+TEAMSPACE_JOB: Final = JobSpec(
+    "teamspace-mvp",
+    "teamspace",
+    "teamspace-mvp",
+    "artifacts/teamspace",
+    "Run the Teamspace MVP files",
+    "Upload the Teamspace artifacts",
+)
 JOBS: Final = {"identity-boundary-canary.yml": CANARY_JOB, "teamspace-mvp.yml": TEAMSPACE_JOB}
-STEPS: Final = (
-    "Set up job",
-    "Check out the e2e repository",
-    "Install spec-kitty-cli",
-    "Run",
-    "Upload the artifact",
-    "Complete job",
-)
 
 
 class _CancelledError(Exception):
@@ -302,8 +320,9 @@ class _Job:
         self.index = index
         self.spec = runner.jobs.get(ticket.workflow_path.rsplit("/", 1)[-1], CANARY_JOB)
         self.workspace = runner.work_root / "ws" / f"{ticket.run_id}-{ticket.attempt}"
-        self.logs: dict[str, list[str]] = {name: [] for name in STEPS}
-        self._current = STEPS[0]
+        self.steps = self.spec.steps
+        self.logs: dict[str, list[str]] = {name: [] for name in self.steps}
+        self._current = self.steps[0]
         self.bin_dir = Path()
 
     def give_up(self) -> bool:
@@ -328,7 +347,7 @@ class _Job:
         started = time.monotonic()
         try:
             if not self.actions.start_attempt(
-                self.ticket, runner_name=f"GitHub Actions {self.index}", runner_id=self.index, steps=STEPS
+                self.ticket, runner_name=f"GitHub Actions {self.index}", runner_id=self.index, steps=self.steps
             ):
                 return
             with self.runner._lock:  # noqa: SLF001 - its own runner
@@ -348,10 +367,10 @@ class _Job:
         conclusion = "success"
         artifacts: list[tuple[str, bytes]] = []
         steps: list[tuple[str, Callable[[float], None]]] = [
-            (STEPS[0], self._set_up),
-            (STEPS[1], self._checkout),
-            (STEPS[2], self._install),
-            (STEPS[3], self._run),
+            (self.steps[0], self._set_up),
+            (self.steps[1], self._checkout),
+            (self.steps[2], self._install),
+            (self.steps[3], self._run),
         ]
         number = 0
         for number, (name, body) in enumerate(steps, start=1):
@@ -374,11 +393,11 @@ class _Job:
                 break
         # The upload runs `if: always()` once the workspace exists, so a failed run's file is kept.
         if conclusion in {"success", "failure"} and number >= 4:
-            self._current = STEPS[4]
+            self._current = self.steps[4]
             self.actions.step_started(self.ticket, 5)
             artifacts = self._upload()
             self.actions.step_finished(self.ticket, 5, "success")
-        self._current = STEPS[5]
+        self._current = self.steps[5]
         if conclusion != "cancelled":
             self.actions.step_started(self.ticket, 6)
             self.log(f"Job completed: {conclusion}")
@@ -388,7 +407,7 @@ class _Job:
     def _complete(self, conclusion: str, *, artifacts: Sequence[tuple[str, bytes]]) -> None:
         files: dict[str, bytes] = {}
         job = self.spec.name
-        for number, name in enumerate(STEPS, start=1):
+        for number, name in enumerate(self.steps, start=1):
             files[f"{job}/{number}_{name}.txt"] = ("\n".join(self.logs[name]) + "\n").encode()
         files[f"0_{job}.txt"] = b"".join(files.values())
         self.actions.complete_attempt(self.ticket, conclusion, logs=_zip(files), artifacts=artifacts)
@@ -468,7 +487,7 @@ class _Job:
 
             argv = [str(self.workspace / RUNNER_SCRIPT), "--single", "--yes"]
         self.log(f"Run {' '.join(argv[-3:]) if self.spec.kind == 'canary' else 'pytest (Teamspace files)'}")
-        start = len(self.logs[STEPS[3]])
+        start = len(self.logs[self.steps[3]])
         try:
             code = self.runner.run_process(
                 argv, cwd=self.workspace, env=env, log=self.log, give_up=self.give_up, deadline=deadline
@@ -476,7 +495,7 @@ class _Job:
         finally:
             self._save_counters()
             if self.spec.kind == "teamspace":
-                lines = [line.split(" ", 1)[-1] for line in self.logs[STEPS[3]][start:]]
+                lines = [line.split(" ", 1)[-1] for line in self.logs[self.steps[3]][start:]]
                 target = self.workspace / self.spec.artifact_dir / "teamspace-mvp.log"
                 target.write_text("\n".join(lines) + "\n", encoding="utf-8")
         if code != 0:
@@ -534,13 +553,13 @@ def _zip(files: Mapping[str, bytes]) -> bytes:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate *proc*'s process group, then kill it after a grace period."""
+    """Terminate *proc*'s process group, then kill what is left of it after a grace period."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=_KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=_KILL_GRACE)
+    # The leader may be gone while its children (pytest under the runner script) linger.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=_KILL_GRACE)

@@ -576,8 +576,8 @@ def test_a_failed_canary_fails_the_run_and_still_uploads_its_run_file(gh: Gh, st
     run_id = gh.dispatched("gate-fail/1")
     assert gh.wait(run_id)["conclusion"] == "failure"
     steps = {s["name"]: s["conclusion"] for s in gh.json("GET", f"/actions/runs/{run_id}/jobs")["jobs"][0]["steps"]}
-    assert steps["Run"] == "failure"
-    assert steps["Upload the artifact"] == "success"
+    assert steps["Run the identity-boundary canary"] == "failure"
+    assert steps["Upload the canary artifacts"] == "success"
     art = gh.json("GET", f"/actions/runs/{run_id}/artifacts")["artifacts"][0]
     blob = gh.fetch_signed(gh.request("GET", art["archive_download_url"]).headers["Location"])
     assert json.loads(zipfile.ZipFile(io.BytesIO(blob.data)).read("runs/run-1.json"))["outcome"] == "fail"
@@ -594,7 +594,7 @@ def test_an_unknown_cli_version_fails_the_install_step(gh: Gh) -> None:
     assert gh.wait(run.id)["conclusion"] == "failure"
     steps = {s["name"]: s["conclusion"] for s in gh.json("GET", f"/actions/runs/{run.id}/jobs")["jobs"][0]["steps"]}
     assert steps["Install spec-kitty-cli"] == "failure"
-    assert steps["Run"] == "skipped"
+    assert steps["Run the identity-boundary canary"] == "skipped"
     assert gh.json("GET", f"/actions/runs/{run.id}/artifacts")["total_count"] == 0
 
 
