@@ -110,6 +110,7 @@ class ActionsBehaviour:
 
     ``run_details`` False: dispatch refuses ``return_run_details`` like an older GitHub
     Enterprise Server (422 "... is not a permitted key."), and 2026-03-10 answers 204.
+    (Under 2026-03-10 the key is never permitted: that version's body has no such key.)
     ``rerun_first_attempt``: when attempt 1 completes, the run is re-run once (it ends with
     ``run_attempt`` 2).  ``corrupt_digest``: an artifact's ``digest`` is not its zip's sha256.
     ``head_sha``: runs check out and report this commit instead of the dispatched ref's.
@@ -427,7 +428,9 @@ class ActionsService:
         if not isinstance(body, dict):
             return error(400, "Problems parsing JSON")
         behaviour = self.behaviour
-        permitted = {"ref", "inputs"} | ({"return_run_details"} if behaviour.run_details else set())
+        # 2026-03-10 always answers the run's details: its body has no return_run_details key.
+        asks = behaviour.run_details and version != RUN_DETAILS_VERSION
+        permitted = {"ref", "inputs"} | ({"return_run_details"} if asks else set())
         for key in body:
             if key not in permitted:
                 return _invalid(f'"{key}" is not a permitted key.')

@@ -327,6 +327,10 @@ def test_api_version_2026_always_answers_run_details(gh: Gh) -> None:
     r = new.dispatch("gate-2026/1", details=False)
     assert r.status == 200
     assert set(json.loads(r.data)) == {"workflow_run_id", "run_url", "html_url"}
+    # That version's request body has no return_run_details: sending it is refused.
+    refused = new.dispatch("gate-2026/2", details=True)
+    assert refused.status == 422
+    assert "not a permitted key" in json.loads(refused.data)["message"]
     assert Gh(gh.em, "2020-01-01").dispatch("gate-old/1").status == 400
 
 
