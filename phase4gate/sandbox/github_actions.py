@@ -100,6 +100,7 @@ _SECONDARY: Final = (
     "If you reach out to GitHub Support for help, please include the request ID."
 )
 _RUN: Final = r"/actions/runs/(?P<id>\d+)"
+_LEVELS: Final = ("none", "read", "write")
 
 Handler = Callable[[Request, "SeedRepo", "re.Match[str]"], Response]
 
@@ -231,6 +232,7 @@ class ActionsService:
         self._on_queued: Callable[[RunTicket], None] | None = None
         self._workflow_cache: dict[tuple[str, str], WorkflowFile | None] = {}
         self._commit_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._permissions: dict[str, str] = {}  # token -> its only Actions permission
 
     # ------------------------------------------------------------------ configuration
 
@@ -272,7 +274,37 @@ class ActionsService:
             ("POST", _RUN + r"/cancel", self._cancel),
             ("POST", _RUN + r"/rerun", self._rerun),
         )
-        return [(method, re.compile(pattern), handler) for method, pattern, handler in pairs]
+        return [(method, re.compile(pattern), self._guarded(method, handler)) for method, pattern, handler in pairs]
+
+    # ------------------------------------------------------------------ permissions of installation tokens
+
+    def restrict(self, token: str, actions: str) -> None:
+        """Give *token* only this Actions permission (``none``, ``read`` or ``write``), as an App token has.
+
+        Raises:
+            ValueError: *actions* is not one of those.
+        """
+        if actions not in _LEVELS:
+            msg = f"actions permission must be one of {', '.join(_LEVELS)}, got {actions!r}"
+            raise ValueError(msg)
+        with self.lock:
+            self._permissions[token] = actions
+
+    def _guarded(self, method: str, handler: Handler) -> Handler:
+        need = "write" if method == "POST" else "read"
+
+        def guarded(request: Request, repo: SeedRepo, m: re.Match[str]) -> Response:
+            granted = self._permissions.get(_bearer(request) or "")
+            if granted is not None and _LEVELS.index(granted) < _LEVELS.index(need):
+                return error(
+                    403,
+                    "Resource not accessible by integration",
+                    {"x-accepted-github-permissions": f"actions={need}"},
+                    doc="https://docs.github.com/rest/actions",
+                )
+            return handler(request, repo, m)
+
+        return guarded
 
     # ------------------------------------------------------------------ reading workflows from git
 
@@ -913,6 +945,14 @@ def _minimal_repo(full: dict[str, Any]) -> dict[str, Any]:
     """Return a ``minimal-repository`` from a ``full-repository`` (the keys a run carries)."""
     drop = {"parent", "source", "organization", "network_count", "subscribers_count", "permissions"}
     return {k: v for k, v in full.items() if k not in drop}
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.header("Authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() in {"token", "bearer"} else value.strip()
 
 
 def _input_text(value: object) -> str:

@@ -398,6 +398,31 @@ def test_a_dispatch_needs_a_token_that_may_write(gh: Gh) -> None:
     assert reader.headers["x-accepted-github-permissions"] == "actions=write"
 
 
+def test_restricted_tokens_name_the_missing_actions_permission(gh: Gh, stack: Stack, seen_tokens: list[str]) -> None:
+    """An installation token with Actions: read may follow runs but not dispatch; with none, not even read."""
+    from phase4gate.sandbox.github_seed import SeedToken, new_token
+
+    gh.em.actions.set_behaviour(queued_forever=True)
+    run_id = gh.dispatched("gate-perm/1")
+    reader, blind = new_token(), new_token()
+    seen_tokens.extend([reader, blind])
+    with gh.em.lock:
+        gh.em.state.tokens[reader] = SeedToken("canary-app[bot]", write=True)
+        gh.em.state.tokens[blind] = SeedToken("comments-app[bot]", write=True)
+    stack.github.actions.restrict(reader, "read")
+    stack.github.actions.restrict(blind, "none")
+    as_reader = {"Authorization": f"Bearer {reader}"}
+    denied = gh.request("POST", f"/actions/workflows/{CANARY_WORKFLOW}/dispatches", {"ref": "main"}, as_reader)
+    assert denied.status == 403
+    assert denied.headers["x-accepted-github-permissions"] == "actions=write"
+    assert gh.request("GET", f"/actions/runs/{run_id}", headers=as_reader).status == 200
+    hidden = gh.request("GET", f"/actions/runs/{run_id}", headers={"Authorization": f"Bearer {blind}"})
+    assert hidden.status == 403
+    assert hidden.headers["x-accepted-github-permissions"] == "actions=read"
+    with pytest.raises(ValueError, match="actions permission"):
+        stack.github.actions.restrict(reader, "admin")
+
+
 # ---------------------------------------------------------------------- listing runs
 
 
