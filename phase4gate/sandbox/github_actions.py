@@ -30,6 +30,9 @@ without authentication, expiring after ``ActionsBehaviour.signed_url_ttl_seconds
 after), refusing a request that carries an ``Authorization`` header (400, as a blob store
 given a second credential does).  Every fetch is recorded in ``blob_fetches``.
 
+:meth:`ActionsService.restrict` gives a token only some Actions permission (an App installation
+token): a route it may not use answers 403 with ``x-accepted-github-permissions: actions=read|write``.
+
 A dispatched run waits in ``queued`` until a runner (:mod:`phase4gate.sandbox.actions_runner`)
 registered with :meth:`ActionsService.attach_runner` takes it; without one it stays queued.
 :class:`ActionsBehaviour` holds the scenario knobs.
