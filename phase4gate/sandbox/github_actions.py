@@ -25,7 +25,9 @@ dispatched ref.  Routes (``{r}`` is ``owner/name``, ``{wf}`` a workflow id or fi
     POST /repos/{r}/actions/runs/{id}/cancel               202; 409 when completed
     POST /repos/{r}/actions/runs/{id}/rerun                201; a new attempt
 
-A signed URL is ``{origin}/_blobs/{token}?sig=...&se=...``: not under the API, answered
+A signed URL is ``{blob_origin}/_blobs/{token}?sig=...&se=...``: on a server of its own
+(:class:`BlobServer`, another port, as GitHub's blob storage is another host, so a client that
+follows the redirect drops its ``Authorization`` header as it would for GitHub), answered
 without authentication, expiring after ``ActionsBehaviour.signed_url_ttl_seconds`` (410
 after), refusing a request that carries an ``Authorization`` header (400, as a blob store
 given a second credential does).  Every fetch is recorded in ``blob_fetches``.
@@ -53,7 +55,7 @@ from urllib.parse import parse_qs, urlencode
 
 from attrs import evolve, field, frozen
 
-from phase4gate.sandbox._server import Fault, Request, Response
+from phase4gate.sandbox._server import EmulatorServer, Fault, Request, Response
 from phase4gate.sandbox.actions_shapes import (
     ActionsArtifact,
     ActionsJob,
@@ -85,6 +87,7 @@ __all__ = [
     "ActionsBehaviour",
     "ActionsService",
     "BlobFetch",
+    "BlobServer",
     "RunTicket",
 ]
 
@@ -206,6 +209,22 @@ class _Blob:
     sig: str
 
 
+class BlobServer(EmulatorServer):
+    """The signed-URL host of one Actions service (artifact and log zips)."""
+
+    name = "github-blobs"
+
+    def __init__(self, actions: ActionsService) -> None:
+        super().__init__()
+        self.actions = actions
+
+    def handle(self, request: Request) -> Response:
+        """Answer a signed URL."""
+        if not request.path.startswith(BLOB_PREFIX):
+            return _blob_error(404, "ResourceNotFound", "The specified resource does not exist.")
+        return self.actions.serve_blob(request)
+
+
 def error(status: int, message: str, headers: Mapping[str, str] | None = None, doc: str = _DOC) -> Response:
     """Answer GitHub's error body (``message``, ``documentation_url``, ``status``)."""
     return Response.json({"message": message, "documentation_url": doc, "status": str(status)}, status, headers)
@@ -236,6 +255,22 @@ class ActionsService:
         self._workflow_cache: dict[tuple[str, str], WorkflowFile | None] = {}
         self._commit_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._permissions: dict[str, str] = {}  # token -> its only Actions permission
+        self.blob_server = BlobServer(self)
+
+    # ------------------------------------------------------------------ lifecycle (with the emulator)
+
+    def start(self) -> None:
+        """Start the signed-URL server (the GitHub emulator calls this when it starts)."""
+        self.blob_server.start()
+
+    def stop(self) -> None:
+        """Stop the signed-URL server."""
+        self.blob_server.stop()
+
+    @property
+    def blob_origin(self) -> str:
+        """``http://127.0.0.1:PORT`` of the signed URLs."""
+        return self.blob_server.origin
 
     # ------------------------------------------------------------------ configuration
 
@@ -776,7 +811,7 @@ class ActionsService:
         expires = self.clock() + self.behaviour.signed_url_ttl_seconds
         self._blobs[token] = _Blob(data, expires, kind, filename, sig)
         query = urlencode({"sv": "2025-01-05", "se": iso(expires), "sp": "r", "sig": sig})
-        return Response(302, b"", {"Location": f"{self.emulator.origin}{BLOB_PREFIX}{token}?{query}"})
+        return Response(302, b"", {"Location": f"{self.blob_origin}{BLOB_PREFIX}{token}?{query}"})
 
     def serve_blob(self, request: Request) -> Response:
         """Answer a signed URL (no authentication; 410 once expired; 400 with an ``Authorization`` header)."""

@@ -43,7 +43,7 @@ from typing import Any, Final, Self
 from urllib.parse import parse_qs
 
 from phase4gate.sandbox._server import EmulatorServer, RecordedRequest, Request, Response
-from phase4gate.sandbox.github_actions import BLOB_PREFIX, ActionsService
+from phase4gate.sandbox.github_actions import ActionsService
 from phase4gate.sandbox.github_seed import (
     Seed,
     SeedComment,
@@ -126,7 +126,13 @@ class GitHubEmulator(EmulatorServer):
         server = self._server
         if server is not None:
             setattr(server.RequestHandlerClass, "disable_nagle_algorithm", True)  # noqa: B010 - typeshed types it as a callable
+        self.actions.start()  # the signed-URL host of artifact and log downloads
         return self
+
+    def stop(self) -> None:
+        """Stop serving (and the Actions signed-URL host)."""
+        self.actions.stop()
+        super().stop()
 
     @property
     def api_url(self) -> str:
@@ -172,8 +178,6 @@ class GitHubEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Response:
         """Authenticate, rate-limit, route, and add ``x-ratelimit-*`` and ``ETag`` headers."""
-        if request.path.startswith(BLOB_PREFIX):
-            return self.actions.serve_blob(request)  # a signed URL: no token, no rate limit
         with self.lock:
             token = _token_of(request.headers)
             spec = self.state.tokens.get(token) if token else None

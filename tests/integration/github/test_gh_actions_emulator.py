@@ -203,6 +203,8 @@ def test_dispatch_executes_the_canary_and_serves_its_evidence(gh: Gh, stack: Sta
     assert BLOB_PREFIX in location
     assert "/api/v3/" not in location
     assert "sig=" in location
+    assert location.startswith(gh.em.actions.blob_origin)
+    assert urllib3.util.parse_url(location).port != urllib3.util.parse_url(gh.em.api_url).port  # another host
     before = len(gh.em.actions.blob_fetches)
     blob = gh.fetch_signed(location)
     assert blob.status == 200
@@ -243,6 +245,19 @@ def test_signed_url_refuses_authorization_and_records_it(gh: Gh) -> None:
     tampered = gh.fetch_signed(location.replace("sig=", "sig=x"))
     assert tampered.status == 403
     assert gh.fetch_signed(location).status == 200
+
+
+def test_a_client_following_the_redirect_drops_its_token_as_for_github(gh: Gh) -> None:
+    """The signed URL is another origin: urllib3 following the 302 strips Authorization, as it would for GitHub."""
+    run_id = gh.dispatched("gate-follow/1")
+    gh.wait(run_id)
+    art = gh.json("GET", f"/actions/runs/{run_id}/artifacts")["artifacts"][0]
+    before = len(gh.em.actions.blob_fetches)
+    followed = urllib3.PoolManager().request("GET", art["archive_download_url"], headers=gh.headers)
+    assert followed.status == 200
+    assert "sha256:" + hashlib.sha256(followed.data).hexdigest() == art["digest"]
+    assert [f.authorization for f in gh.em.actions.blob_fetches[before:]] == [False]
+    assert gh.fetch_signed(gh.em.actions.blob_origin + "/elsewhere").status == 404
 
 
 def test_rerun_adds_an_attempt_and_jobs_filter(gh: Gh) -> None:
