@@ -321,6 +321,11 @@ class World:
             raise
         return self
 
+    @property
+    def actions(self) -> Any:  # noqa: ANN401 - the GitHub emulator's ActionsService
+        """The GitHub emulator's Actions state and knobs (``github.actions``)."""
+        return self.github.actions
+
     def actions_behaviour(self) -> Any:  # noqa: ANN401 - an ActionsBehaviour
         """Return the GitHub Actions emulator's behaviour for this world's scenario."""
         from phase4gate.sandbox.e2e import CANARY_WORKFLOW  # noqa: PLC0415

@@ -67,6 +67,8 @@ def test_actions_world_runs_the_canary_and_teamspace_on_the_runner(tmp_path: Pat
         teamspace = _dispatch_and_wait(world, TEAMSPACE_WORKFLOW, "world/WP07/1")
         assert world.actions_runner is not None
         assert world.actions_runner.installs == 1
+        assert world.actions is world.github.actions
+        assert len(world.actions.runs_with("correlation_id", "world/WP04/1")) == 1
     assert canary["conclusion"] == "success"
     assert canary["head_sha"] == described["e2e_pinned_sha"]
     assert teamspace["conclusion"] == "success"
