@@ -130,6 +130,8 @@ class ActionsBehaviour:
     ``queue_seconds``: how long a run stays queued before a free runner takes it.
     ``conclusion``: the run reports this conclusion whatever its job did (e.g. ``success`` for
     a failed canary: evidence that contradicts itself; or ``startup_failure``).
+    ``lose_dispatch_answers``: that many dispatches create their run but answer 502 (the answer
+    lost on the way back: a client that retries the POST dispatches a second run).
 
     The per-run knobs (re-run, digest, head SHA, cancel, queued forever, artifact TTL, rate
     limits, conclusion) apply to the runs of ``workflow`` (a file name; None: every workflow) whose
@@ -149,6 +151,7 @@ class ActionsBehaviour:
     dispatch_error: str | None = None
     queue_seconds: float = 0.05
     conclusion: str | None = None
+    lose_dispatch_answers: int = 0
     workflow: str | None = None
     runs: tuple[int, ...] = ()
 
@@ -255,6 +258,7 @@ class ActionsService:
         self._workflow_cache: dict[tuple[str, str], WorkflowFile | None] = {}
         self._commit_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._permissions: dict[str, str] = {}  # token -> its only Actions permission
+        self._lost_answers = 0
         self.blob_server = BlobServer(self)
 
     # ------------------------------------------------------------------ lifecycle (with the emulator)
@@ -283,6 +287,7 @@ class ActionsService:
         """Replace the behaviour (or change some of its knobs); return the new one."""
         with self.lock:
             self.behaviour = evolve(behaviour or self.behaviour, **changes)
+            self._lost_answers = 0
             return self.behaviour
 
     def attach_runner(self, on_queued: Callable[[RunTicket], None] | None) -> None:
@@ -534,6 +539,9 @@ class ActionsService:
         login = self.emulator.who_login(request)
         run = self._new_run(repo, path, wf, sha=sha, branch=short, inputs=values, login=login)
         self.dispatches.append(dict(body))
+        if self._lost_answers < behaviour.lose_dispatch_answers:
+            self._lost_answers += 1
+            return error(502, "Server Error")
         wants = body.get("return_run_details") is True or (version == RUN_DETAILS_VERSION and behaviour.run_details)
         if not wants:
             return Response(204)

@@ -413,6 +413,15 @@ def test_a_dispatch_needs_a_token_that_may_write(gh: Gh) -> None:
     assert reader.headers["x-accepted-github-permissions"] == "actions=write"
 
 
+def test_a_lost_dispatch_answer_still_created_the_run(gh: Gh) -> None:
+    """502 after the run exists: a retried POST makes a second run (what the executor must never do)."""
+    gh.em.actions.set_behaviour(lose_dispatch_answers=1, queued_forever=True)
+    assert gh.dispatch("gate-lost/1").status == 502
+    assert len(gh.em.actions.runs_with("correlation_id", "gate-lost/1")) == 1
+    assert gh.dispatch("gate-lost/1").status == 200  # only the first answer is lost
+    assert len(gh.em.actions.runs_with("correlation_id", "gate-lost/1")) == 2
+
+
 def test_restricted_tokens_name_the_missing_actions_permission(gh: Gh, stack: Stack, seen_tokens: list[str]) -> None:
     """An installation token with Actions: read may follow runs but not dispatch; with none, not even read."""
     from phase4gate.sandbox.github_seed import SeedToken, new_token
