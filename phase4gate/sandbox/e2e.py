@@ -10,7 +10,12 @@
 * ``tests/identity_boundary/test_scenario_{1..4}_*.py`` (markers
   ``sync_identity_boundary_deployed_dev``, ``deployed_dev``, ``scenario_id(N)``; deselected by
   the checkout's ``pytest.ini`` addopts; SKIP without ``SPEC_KITTY_ENABLE_SAAS_SYNC=1``);
-* the three Teamspace MVP files (marker ``deployed_dev``).
+* the three Teamspace MVP files (marker ``deployed_dev``);
+* the GitHub Actions workflows ``.github/workflows/identity-boundary-canary.yml`` and
+  ``teamspace-mvp.yml`` (:data:`CANARY_WORKFLOW_TEXT`, :data:`TEAMSPACE_WORKFLOW_TEXT`), which
+  the GitHub emulator reads (``run-name``, dispatch inputs, ``concurrency``) and the sandbox
+  Actions runner executes.  :func:`build_e2e_repo` makes the checkout a git repository
+  (two commits: ``previous`` and ``pinned``, the head of ``main``) for the Actions emulator.
 
 The tests really call the SaaS at ``SPEC_KITTY_SAAS_URL`` (``/health/``,
 ``/health/ready/``) and ``spec-kitty --version`` first on PATH.  Pass or fail follows
@@ -54,7 +59,12 @@ __all__ = [
     "TEAMSPACE_FILES",
     "TEAMSPACE_TEXTS",
     "UNKNOWN_SIGNATURE_TEXT",
+    "CANARY_WORKFLOW",
+    "CANARY_WORKFLOW_TEXT",
+    "TEAMSPACE_WORKFLOW",
+    "TEAMSPACE_WORKFLOW_TEXT",
     "build_e2e_checkout",
+    "build_e2e_repo",
     "canary_state",
     "teamspace_state",
 ]
@@ -95,6 +105,116 @@ TEAMSPACE_TEXTS: Final = {
 
 _SKIP: Final = frozenset({"__pycache__"})
 
+CANARY_WORKFLOW: Final = "identity-boundary-canary.yml"
+TEAMSPACE_WORKFLOW: Final = "teamspace-mvp.yml"
+# The sandbox's copy of examples/identity-boundary-canary.yml: the same dispatch inputs,
+# run-name, concurrency group, job and artifact name (the runner executes the steps itself).
+CANARY_WORKFLOW_TEXT: Final = """\
+# The sync identity-boundary canary, dispatched by the phase4gate release gate.
+name: identity-boundary-canary
+run-name: "identity-boundary canary ${{ inputs.correlation_id }} (spec-kitty-cli ${{ inputs.cli_version }})"
+
+on:
+  workflow_dispatch:
+    inputs:
+      cli_version:
+        description: "spec-kitty-cli version to install (the release candidate)"
+        required: true
+        type: string
+      correlation_id:
+        description: "the gate's id of this run: gate run id, WP and run number"
+        required: true
+        type: string
+
+# Two canaries never share the SaaS.
+concurrency:
+  group: identity-boundary-canary-deployed-dev
+  cancel-in-progress: false
+
+permissions:
+  contents: read
+
+jobs:
+  identity-boundary-canary:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    env:
+      SPEC_KITTY_ENABLE_SAAS_SYNC: "1"
+      SPEC_KITTY_E2E_TRUSTED_RUNNER: "1"
+      CLI_SPEC: "spec-kitty-cli==${{ inputs.cli_version }}"
+    steps:
+      - name: Check out the e2e repository
+        uses: actions/checkout@v4
+        with:
+          ref: ${{ github.sha }}
+          persist-credentials: false
+      - uses: astral-sh/setup-uv@v6
+      - name: Install spec-kitty-cli
+        run: uv tool install "$CLI_SPEC"
+      - name: Run the identity-boundary canary
+        run: ./scripts/run-sync-identity-boundary-canary.sh --single --yes
+      - name: Upload the canary artifacts
+        if: always()
+        uses: actions/upload-artifact@v4
+        with:
+          name: sync-identity-boundary
+          path: artifacts/sync_identity_boundary/
+"""
+TEAMSPACE_WORKFLOW_TEXT: Final = """\
+# The Teamspace MVP suite, dispatched by the phase4gate release gate (runs may go in parallel).
+name: teamspace-mvp
+run-name: "teamspace-mvp ${{ inputs.correlation_id }} (spec-kitty-cli ${{ inputs.cli_version }})"
+
+on:
+  workflow_dispatch:
+    inputs:
+      cli_version:
+        description: "spec-kitty-cli version to install (the release candidate)"
+        required: true
+        type: string
+      correlation_id:
+        description: "the gate's id of this run: gate run id, WP and run number"
+        required: true
+        type: string
+
+concurrency:
+  group: teamspace-mvp-${{ inputs.correlation_id }}
+  cancel-in-progress: false
+
+permissions:
+  contents: read
+
+jobs:
+  teamspace-mvp:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    env:
+      SPEC_KITTY_ENABLE_SAAS_SYNC: "1"
+      CLI_SPEC: "spec-kitty-cli==${{ inputs.cli_version }}"
+    steps:
+      - name: Check out the e2e repository
+        uses: actions/checkout@v4
+        with:
+          ref: ${{ github.sha }}
+          persist-credentials: false
+      - uses: astral-sh/setup-uv@v6
+      - name: Install spec-kitty-cli
+        run: uv tool install "$CLI_SPEC"
+      - name: Run the Teamspace MVP files
+        shell: bash
+        run: |
+          mkdir -p artifacts/teamspace
+          python -m pytest -v tests/test_go_live_pre_connector_saas_e2e.py \\
+            tests/test_teamspace_pulse_deployed_dev_e2e.py tests/test_teamspace_sync_deployed_dev_e2e.py \\
+            -m deployed_dev --junitxml=artifacts/teamspace/junit.xml 2>&1 | tee artifacts/teamspace/teamspace-mvp.log
+      - name: Upload the Teamspace artifacts
+        if: always()
+        uses: actions/upload-artifact@v4
+        with:
+          name: teamspace-mvp
+          path: artifacts/teamspace/
+"""
+
 
 def _copy_tree(src: Path, dst: Path, python: str) -> None:
     for item in sorted(src.iterdir()):
@@ -118,8 +238,32 @@ def build_e2e_checkout(path: Path, *, python: str | None = None) -> Path:
     """
     path.mkdir(parents=True, exist_ok=True)
     _copy_tree(SUITE_DIR, path, python or sys.executable)
+    workflows = path / ".github" / "workflows"
+    workflows.mkdir(parents=True, exist_ok=True)
+    (workflows / CANARY_WORKFLOW).write_text(CANARY_WORKFLOW_TEXT, encoding="utf-8")
+    (workflows / TEAMSPACE_WORKFLOW).write_text(TEAMSPACE_WORKFLOW_TEXT, encoding="utf-8")
     (path / "artifacts" / "sync_identity_boundary").mkdir(parents=True, exist_ok=True)
     return path
+
+
+def build_e2e_repo(path: Path, *, python: str | None = None) -> dict[str, str]:
+    """Create the fixture e2e checkout at *path* as a git repository; return its commits.
+
+    ``previous``: the suite as first committed; ``pinned``: the head of ``main`` (a second
+    commit), the SHA a gate pins.  A run reporting ``previous`` ran on the wrong commit.
+    """
+    from phase4gate.sandbox.repos import git  # noqa: PLC0415
+
+    build_e2e_checkout(path, python=python)
+    (path / ".gitignore").write_text("artifacts/\n__pycache__/\n", encoding="utf-8")
+    git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "add", "--all")
+    git(path, "commit", "--quiet", "-m", "Identity-boundary canary suite", date="2026-05-11T09:00:00+00:00")
+    previous = git(path, "rev-parse", "HEAD")
+    (path / "README.md").write_text("Spec Kitty end-to-end tests (sandbox fixture).\n", encoding="utf-8")
+    git(path, "add", "README.md")
+    git(path, "commit", "--quiet", "-m", "Pin the canary harness for rc16", date="2026-05-12T09:00:00+00:00")
+    return {"previous": previous, "pinned": git(path, "rev-parse", "HEAD")}
 
 
 def canary_state(  # noqa: PLR0913 - each knob is one documented state key

@@ -22,6 +22,7 @@ answers 301 for GET/HEAD and 307 for writes, to the same path under the new name
     GET   /repos/{r}/compare/{base}...{head}        ahead / behind / identical / diverged
     GET   /repos/{r}/commits/{sha}                  with files and patches
     GET   /repos/{r}/git/ref/tags/{tag}, /git/refs/tags/{tag}, /git/tags/{sha}, /tags
+    ...   /repos/{r}/actions/...                    GitHub Actions: see phase4gate.sandbox.github_actions
 
 Commits, compare and tags come from a real git repository when the seed names one
 (``SeedRepo.git_path``), else from seeded data.  The answers' JSON shapes live in
@@ -42,6 +43,7 @@ from typing import Any, Final, Self
 from urllib.parse import parse_qs
 
 from phase4gate.sandbox._server import EmulatorServer, RecordedRequest, Request, Response
+from phase4gate.sandbox.github_actions import BLOB_PREFIX, ActionsService
 from phase4gate.sandbox.github_seed import (
     Seed,
     SeedComment,
@@ -109,6 +111,9 @@ class GitHubEmulator(EmulatorServer):
             ("GET", re.compile(r"/tags"), self._list_tags),
             ("GET", re.compile(r""), self._get_repo),
         ]
+        # GitHub Actions (phase4gate.sandbox.github_actions): workflows, runs, jobs, artifacts, logs.
+        self.actions: ActionsService = ActionsService(self)
+        self._routes[-1:-1] = self.actions.routes()
 
     # ------------------------------------------------------------------ public knobs
     def start(self) -> Self:
@@ -167,6 +172,8 @@ class GitHubEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Response:
         """Authenticate, rate-limit, route, and add ``x-ratelimit-*`` and ``ETag`` headers."""
+        if request.path.startswith(BLOB_PREFIX):
+            return self.actions.serve_blob(request)  # a signed URL: no token, no rate limit
         with self.lock:
             token = _token_of(request.headers)
             spec = self.state.tokens.get(token) if token else None
@@ -240,7 +247,7 @@ class GitHubEmulator(EmulatorServer):
             return _error(
                 403,
                 "Resource not accessible by integration",
-                {"x-accepted-github-permissions": "issues=write"},
+                {"x-accepted-github-permissions": "actions=write" if sub.startswith("/actions/") else "issues=write"},
             )
         for method, pattern, handler in self._routes:
             if method != request.method and not (method == "GET" and request.method == "HEAD"):

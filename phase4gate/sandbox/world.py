@@ -33,7 +33,7 @@ from phase4gate.config import (
     TeamspaceConfig,
 )
 
-__all__ = ["SCENARIOS", "Scenario", "World", "scenario"]
+__all__ = ["ACTIONS_SCENARIOS", "EXECUTORS", "SCENARIOS", "Scenario", "World", "scenario"]
 
 CLI_REPO: Final = "Priivacy-ai/spec-kitty"
 E2E_REPO: Final = "Priivacy-ai/spec-kitty-end-to-end-testing"
@@ -54,12 +54,18 @@ def test_other_codes_stay_unknown():
 
 @frozen
 class Scenario:
-    """A demo scenario: the WP where the gate stops and how (``None`` for the green gate)."""
+    """A demo scenario: the WP where the gate stops and how (``None`` for the green gate).
+
+    ``executor``: the canary executor the scenario is meant for; ``exit_code``: the gate's
+    expected exit when it is not 0 (green) or 1 (a stop), e.g. 3 "could not decide".
+    """
 
     name: str
     summary: str
     wp: str | None = None
     kind: str | None = None
+    executor: str = "local"
+    exit_code: int | None = None
 
 
 SCENARIOS: Final = (
@@ -94,7 +100,42 @@ SCENARIOS: Final = (
     Scenario("teamspace-fails", "a Teamspace run fails with HTTP 413 (ingress cap)", "WP07", "failed"),
 )
 
-_BY_NAME: Final = {s.name: s for s in SCENARIOS}
+EXECUTORS: Final = ("local", "github-actions")
+_GHA: Final = "github-actions"
+# Emulator behaviours for the GitHub Actions executor; where each ends is judged by the executor.
+ACTIONS_SCENARIOS: Final = (
+    Scenario("actions-green", "every canary run on the sandbox Actions runner; green", executor=_GHA, exit_code=0),
+    Scenario(
+        "actions-rerun-attempt",
+        "WP05's run 2 is re-run once on Actions (run_attempt 2)",
+        "WP05",
+        "failed",
+        _GHA,
+        1,
+    ),
+    Scenario(
+        "actions-digest-mismatch", "the artifact's digest is not its zip's sha256", "WP04", "failed", _GHA, 1
+    ),
+    Scenario("actions-wrong-sha", "the runs check out another commit than the pinned SHA", "WP04", "failed", _GHA, 1),
+    Scenario("actions-cancelled", "every canary run is cancelled once in progress", "WP04", None, _GHA, 3),
+    Scenario("actions-queued-forever", "no runner ever takes a canary run", "WP04", None, _GHA, 3),
+    Scenario("actions-artifact-expired", "artifacts expire as soon as uploaded (410)", "WP04", None, _GHA, 3),
+    Scenario(
+        "actions-no-run-details",
+        "dispatch refuses return_run_details (older GHES): run found by correlation id",
+        executor=_GHA,
+        exit_code=0,
+    ),
+    Scenario(
+        "actions-rate-limited",
+        "the first reads of the first canary run are rate limited (429, 403 secondary, 403 primary)",
+        executor=_GHA,
+        exit_code=0,
+    ),
+    Scenario("actions-dispatch-422", "dispatch answers 422 (no workflow_dispatch trigger)", "WP04", None, _GHA, 2),
+)
+
+_BY_NAME: Final = {s.name: s for s in (*SCENARIOS, *ACTIONS_SCENARIOS)}
 
 
 def scenario(name: str) -> Scenario:
@@ -115,8 +156,23 @@ def scenario(name: str) -> Scenario:
 class World:
     """Build and start the sandbox world for one scenario; stop it (also on error)."""
 
-    def __init__(self, root: Path | None = None, scenario_name: str = "green", *, python: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        scenario_name: str = "green",
+        *,
+        python: str | None = None,
+        executor: str | None = None,
+        actions_workers: int = 2,
+    ) -> None:
+        from phase4gate.errors import UsageError  # noqa: PLC0415
+
         self.scenario = scenario(scenario_name)
+        self.executor = executor or self.scenario.executor
+        if self.executor not in EXECUTORS:
+            msg = f"unknown executor {self.executor!r}; expected one of {', '.join(EXECUTORS)}"
+            raise UsageError(msg, hint="use --executor local or --executor github-actions")
+        self.actions_workers = actions_workers
         self._own_root = root is None
         self.root = root or Path(tempfile.mkdtemp(prefix="phase4gate-world-"))
         self.python = python or sys.executable
@@ -133,6 +189,9 @@ class World:
         self.cli_path = self.root / "spec-kitty"
         self.e2e_fix_path = self.root / "spec-kitty-end-to-end-testing-fix"
         self.e2e_checkout = self.root / "spec-kitty-end-to-end-testing"
+        # The e2e repository GitHub Actions checks out (a git repository with the workflows).
+        self.e2e_actions_repo = self.root / "spec-kitty-end-to-end-testing-actions"
+        self.actions_runner: Any = None
         self.evidence_root = self.root / "evidence"
 
     # ------------------------------------------------------------------ repositories
@@ -168,6 +227,9 @@ class World:
         sibling = build_e2e_fix_repo(self.e2e_fix_path)
         self.commits.update({f"e2e:{k}": v for k, v in sibling.commits.items()})
         build_e2e_checkout(self.e2e_checkout, python=self.python)
+        from phase4gate.sandbox.e2e import build_e2e_repo  # noqa: PLC0415
+
+        self.commits.update({f"e2e-actions:{k}": v for k, v in build_e2e_repo(self.e2e_actions_repo).items()})
 
     def _fix_for_1141(self) -> str:
         variant = {
@@ -233,17 +295,50 @@ class World:
             )
             self.github = GitHubEmulator(self._seed()).start()
             self._servers.append(self.github)
+            self.github.actions.add_source(E2E_REPO, str(self.e2e_actions_repo))
+            self.github.actions.set_behaviour(self.actions_behaviour())
             self.index = IndexEmulator(release_set).start()
             self._servers.append(self.index)
             self.saas = SaaSEmulator(saas_state).start()
             self._servers.append(self.saas)
             self.saas.extra.update(self._saas_extra())
+            if self.executor == _GHA:
+                from phase4gate.sandbox.actions_runner import ActionsRunner  # noqa: PLC0415
+
+                self.actions_runner = ActionsRunner(
+                    self.github.actions,
+                    work_root=self.root / "actions-runner",
+                    index_url=self.index.simple_url,
+                    saas_url=self.saas.base_url,
+                    python=self.python,
+                    workers=self.actions_workers,
+                ).start()
+                self._servers.append(self.actions_runner)
             if self.scenario.name == "saas-redeployed":
                 self._watch_for_redeploy()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def actions_behaviour(self) -> Any:  # noqa: ANN401 - an ActionsBehaviour
+        """Return the GitHub Actions emulator's behaviour for this world's scenario."""
+        from phase4gate.sandbox.e2e import CANARY_WORKFLOW  # noqa: PLC0415
+        from phase4gate.sandbox.github_actions import ActionsBehaviour  # noqa: PLC0415
+
+        canary = {"workflow": CANARY_WORKFLOW}
+        knobs: dict[str, Any] = {
+            "actions-rerun-attempt": {"rerun_first_attempt": True, "runs": (3,), **canary},
+            "actions-digest-mismatch": {"corrupt_digest": True, **canary},
+            "actions-wrong-sha": {"head_sha": self.commits["e2e-actions:previous"], **canary},
+            "actions-cancelled": {"cancel_runs": True, **canary},
+            "actions-queued-forever": {"queued_forever": True, **canary},
+            "actions-artifact-expired": {"artifact_ttl_seconds": 0.0, **canary},
+            "actions-no-run-details": {"run_details": False},
+            "actions-rate-limited": {"rate_limited": True, "runs": (1,), **canary},
+            "actions-dispatch-422": {"dispatch_error": "Workflow does not have 'workflow_dispatch' trigger"},
+        }.get(self.scenario.name, {})
+        return ActionsBehaviour(**knobs)
 
     def publish_rc(self, version: str = "3.2.0rc17", *, upload_day: str = "05-12") -> str:
         """Cut a new RC containing every fix: tag ``main`` ``v<version>``, serve it, and make the canary green.
@@ -337,6 +432,8 @@ class World:
 
     def describe(self) -> dict[str, str]:
         """Every base URL and path the world serves (the `phase4gate sandbox` JSON line)."""
+        from phase4gate.sandbox.e2e import CANARY_WORKFLOW, TEAMSPACE_WORKFLOW  # noqa: PLC0415
+
         return {
             "github": self.github.api_url,
             "token": self.github.token,
@@ -349,4 +446,10 @@ class World:
             "fix_1141": self._fix_for_1141(),
             "fix_1182": self.commits["cli:fix-1182"],
             "scenario": self.scenario.name,
+            "executor": self.executor,
+            "actions_repo": E2E_REPO,
+            "canary_workflow": CANARY_WORKFLOW,
+            "teamspace_workflow": TEAMSPACE_WORKFLOW,
+            "e2e_actions_repo": str(self.e2e_actions_repo),
+            "e2e_pinned_sha": self.commits["e2e-actions:pinned"],
         }
