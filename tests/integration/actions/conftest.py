@@ -76,9 +76,7 @@ class ActionsHarness:
         return attrs.evolve(
             cfg,
             github=attrs.evolve(cfg.github, max_retries=5, deadline_seconds=60.0),
-            canary=attrs.evolve(
-                cfg.canary, executor=executor, actions=attrs.evolve(cfg.canary.actions, **actions)
-            ),
+            canary=attrs.evolve(cfg.canary, executor=executor, actions=attrs.evolve(cfg.canary.actions, **actions)),
             teamspace=attrs.evolve(cfg.teamspace, actions=ts_actions),
         )
 

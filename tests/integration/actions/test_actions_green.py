@@ -36,8 +36,17 @@ def test_wp04_wp05_green_on_actions(harness: ActionsHarness) -> None:
         assert meta["event"] == "workflow_dispatch"
         assert meta["conclusion"] == "success"
         assert meta["correlation_id"] == f"{gate.run_id}-WP05-{k}"
-        for key in ("run_number", "html_url", "head_sha", "head_branch", "actor", "triggering_actor",
-                    "created_at", "run_started_at", "updated_at"):
+        for key in (
+            "run_number",
+            "html_url",
+            "head_sha",
+            "head_branch",
+            "actor",
+            "triggering_actor",
+            "created_at",
+            "run_started_at",
+            "updated_at",
+        ):
             assert meta[key], key
         assert meta["jobs"] and meta["jobs"][0]["runner_name"]
         assert [s["name"] for s in meta["jobs"][0]["steps"]]
