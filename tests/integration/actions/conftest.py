@@ -155,6 +155,7 @@ def harness(actions_world: World, tmp_path: Path) -> Iterator[ActionsHarness]:
     actions_world.github.actions.set_behaviour(ActionsBehaviour())
     actions_world.github.clear_faults()
     actions_world.saas.extra["canary"] = canary_state()
+    actions_world.saas.extra["teamspace"] = {}
     root = tmp_path / "evidence"
     root.mkdir()
     yield ActionsHarness(actions_world, root)
