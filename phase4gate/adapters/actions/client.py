@@ -11,7 +11,7 @@ Every call sends ``Accept: application/vnd.github+json`` and ``X-GitHub-Api-Vers
   :class:`ConfigError` with GitHub's message;
 * anything else GitHub does not answer is a :class:`GitHubError` (could not decide).
 
-``get_run`` sends the last ETag (a 304 costs no rate limit and is counted apart);
+Every GET sends the last ETag of its URL (a 304 costs no rate limit and is counted apart);
 artifact and log downloads follow GitHub's 302 to a short-lived signed URL *without*
 the ``Authorization`` header (410 there, or at GitHub: expired).  A renamed
 repository's 301/307 is followed to the same origin only.
@@ -84,7 +84,8 @@ class ActionsClient:
         self.api_version = api_version
         self.transport = transport
         self._field = field_prefix
-        self._etags: dict[str, tuple[str, bytes]] = {}
+        # GET url -> its last 200 with an ETag: every GET is conditional (a 304 is counted apart).
+        self._etags: dict[str, Answer] = {}
 
     # ----------------------------------------------------------------- plumbing
 
@@ -118,8 +119,16 @@ class ActionsClient:
         extra: Mapping[str, str] | None = None,
     ) -> Answer:
         data = None if body is None else json.dumps(body).encode("utf-8")
-        headers = self._headers({**({"Content-Type": "application/json"} if data is not None else {}), **(extra or {})})
+        cached = self._etags.get(url) if method == "GET" else None
+        conditional = {"If-None-Match": cached.header("etag") or ""} if cached is not None else {}
+        headers = self._headers(
+            {**({"Content-Type": "application/json"} if data is not None else {}), **conditional, **(extra or {})}
+        )
         answer = self.transport.request(method, url, kind=kind, headers=headers, body=data)
+        if cached is not None and answer.status == 304:
+            return cached  # unchanged: GitHub does not count a 304 against the rate limit
+        if method == "GET" and answer.status == 200 and answer.header("etag"):
+            self._etags[url] = answer
         for _hop in range(_MAX_HOPS):
             location = answer.header("location")
             if answer.status not in {301, 307, 308} or not location or not self._same_api(location):
@@ -246,27 +255,20 @@ class ActionsClient:
         return min(found, key=lambda r: int(r.get("id") or 0)) if found else None
 
     def get_run(self, run_id: int) -> dict[str, Any]:
-        """Return the run (its latest attempt), with an ETag: a 304 answers from the last body.
+        """Return the run (its latest attempt); an unchanged run answers 304 and the last body is used.
 
         Raises:
             ConfigError: Actions: read missing.
             GitHubError: no such run, or GitHub did not answer.
         """
         url = self._url(f"/actions/runs/{run_id}")
-        cached = self._etags.get(url)
-        answer = self._send("GET", url, kind="run", extra={"If-None-Match": cached[0]} if cached else None)
-        if answer.status == 304 and cached is not None:
-            body = cached[1]
-        else:
-            refused = self._refused(answer, f"GET /actions/runs/{run_id}", "Actions: read")
-            if refused is not None:
-                raise refused
-            if answer.status != 200:
-                raise self._error(answer, f"reading run {run_id}", url)
-            body = answer.body
-            etag = answer.header("etag")
-            if etag:
-                self._etags[url] = (etag, body)
+        answer = self._send("GET", url, kind="run")
+        refused = self._refused(answer, f"GET /actions/runs/{run_id}", "Actions: read")
+        if refused is not None:
+            raise refused
+        if answer.status != 200:
+            raise self._error(answer, f"reading run {run_id}", url)
+        body = answer.body
         data = json.loads(body)
         if not isinstance(data, dict):
             raise GitHubError(f"reading run {run_id} in {self.repo}: not a JSON object", url=url)
