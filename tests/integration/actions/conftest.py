@@ -13,7 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -51,11 +51,11 @@ class ActionsHarness:
     evidence_root: Path
 
     @property
-    def actions(self) -> Any:  # noqa: ANN401 - the emulator's ActionsService
+    def actions(self) -> Any:
         """The Actions emulator."""
         return self.world.github.actions
 
-    def behave(self, **knobs: Any) -> None:  # noqa: ANN401 - ActionsBehaviour's fields
+    def behave(self, **knobs: Any) -> None:
         """Set the emulator's knobs (per-run knobs for the canary workflow)."""
         self.actions.set_behaviour(ActionsBehaviour(**{"workflow": CANARY_WORKFLOW, **knobs}))
 
@@ -64,7 +64,7 @@ class ActionsHarness:
         with self.world.github.lock:
             return 1 + sum(1 for r in self.actions.runs if r.workflow_path.endswith("/" + workflow))
 
-    def config(self, *, executor: str = "github-actions", **actions: Any) -> GateConfig:  # noqa: ANN401
+    def config(self, *, executor: Literal["local", "github-actions"] = "github-actions", **actions: Any) -> GateConfig:
         """Return the world's config with the Actions executor, short timeouts and a fast poll."""
         cfg = self.world.config(self.evidence_root)
         actions.setdefault("queue_timeout_seconds", 60.0)

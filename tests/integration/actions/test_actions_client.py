@@ -94,7 +94,7 @@ def test_requests_one_canary_run_costs(harness: ActionsHarness) -> None:
             else "run"
         )
         kinds[kind] = kinds.get(kind, 0) + 1
-    print("requests per canary run:", kinds)  # noqa: T201 - the bench figure, shown with -s
+    print("requests per canary run:", kinds)
     assert (kinds["dispatch"], kinds["artifacts"], kinds["download"], kinds["logs"], kinds["blob"]) == (1, 1, 1, 1, 2)
     assert kinds["run"] >= 1 and kinds["jobs"] >= 1
     # Unchanged reads are conditional: most of the polling is free 304s.

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from phase4gate.models import StepStatus
 from phase4gate.sandbox._server import Fault
@@ -36,7 +37,7 @@ def _child(harness: ActionsHarness, tmp_path: Path, until: str) -> subprocess.Po
         facts=harness.facts(),
         until=until,
     )
-    return subprocess.Popen(  # noqa: S603 - our own test child
+    return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.canary.gate_child", str(spec)],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -45,7 +46,7 @@ def _child(harness: ActionsHarness, tmp_path: Path, until: str) -> subprocess.Po
     )
 
 
-def _wait_for_journal(root: Path, needle: str, proc: subprocess.Popen[str]) -> tuple[Path, list[dict[str, object]]]:
+def _wait_for_journal(root: Path, needle: str, proc: subprocess.Popen[str]) -> tuple[Path, list[dict[str, Any]]]:
     """Wait (bounded) until a journal under *root* has an Actions slot event in state *needle*."""
     deadline = time.monotonic() + HANG_GUARD_SECONDS
     while time.monotonic() < deadline:
@@ -77,7 +78,7 @@ def test_sigkill_after_dispatch_before_journal_then_resume_dispatches_once(
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=HANG_GUARD_SECONDS)
     slot = next(e["actions"] for e in events if (e.get("actions") or {}).get("state") == "dispatching")
-    correlation = str(slot["slot"])  # type: ignore[index]
+    correlation = str(slot["slot"])
     deadline = time.monotonic() + HANG_GUARD_SECONDS
     while correlation not in canary_dispatches(harness) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -98,11 +99,11 @@ def test_sigint_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path)
     harness.world.saas.extra["canary"] = canary_state(hang_seconds=120.0)
     proc = _child(harness, tmp_path, "WP04")
     run_dir, events = _wait_for_journal(harness.evidence_root, "dispatched", proc)
-    run_id = next(e["actions"]["run_id"] for e in events if (e.get("actions") or {}).get("state") == "dispatched")  # type: ignore[index]
+    run_id = next(e["actions"]["run_id"] for e in events if (e.get("actions") or {}).get("state") == "dispatched")
     deadline = time.monotonic() + HANG_GUARD_SECONDS
     while time.monotonic() < deadline:
         with harness.world.github.lock:
-            state = harness.actions.run_state(int(run_id))  # type: ignore[call-overload]
+            state = harness.actions.run_state(int(run_id))
             status = state.attempts[-1].status if state is not None else None
         if status == "in_progress":
             break

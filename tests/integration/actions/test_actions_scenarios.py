@@ -11,7 +11,7 @@ from .conftest import ActionsHarness, SleepRecorder, canary_dispatches, with_sle
 
 
 def _closed(gate_dir: object, wp: str) -> list[str]:
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
     lines = (Path(str(gate_dir)) / "journal.jsonl").read_text().splitlines()
     return [

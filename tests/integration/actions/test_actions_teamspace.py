@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from phase4gate.config import GateConfig
 from phase4gate.models import StepStatus, StopKind
 from phase4gate.sandbox.e2e import TEAMSPACE_TEXTS, teamspace_state
 
@@ -21,7 +22,7 @@ def _teamspace_dispatches(harness: ActionsHarness, run_id: str) -> list[str]:
         ]
 
 
-def _config(harness: ActionsHarness, parallel: int) -> object:
+def _config(harness: ActionsHarness, parallel: int) -> GateConfig:
     cfg = harness.config()
     return attrs.evolve(
         cfg, teamspace=attrs.evolve(cfg.teamspace, actions=attrs.evolve(cfg.teamspace.actions, parallel=parallel))
@@ -33,7 +34,7 @@ def test_wp07_four_runs_on_actions(harness: ActionsHarness) -> None:
     harness.world.saas.extra["teamspace"] = {}
     gate, report = harness.gate(
         "WP07", _config(harness, 1), steps={"WP04": harness.stand_ins()["WP01"], "WP05": harness.stand_ins()["WP01"]}
-    )  # type: ignore[arg-type]
+    )
     wp07 = report.step("WP07")
     assert wp07 is not None and wp07.status is StepStatus.PASSED, wp07.reason if wp07 else None
     assert _teamspace_dispatches(harness, gate.run_id) == [f"{gate.run_id}-WP07-{n}" for n in range(1, 5)]
@@ -49,7 +50,7 @@ def test_wp07_parallel_two_and_a_failure(harness: ActionsHarness) -> None:
     harness.world.saas.extra["teamspace"] = teamspace_state(TEAMSPACE_TEXTS["payload-too-large"])
     gate, report = harness.gate(
         "WP07", _config(harness, 2), steps={"WP04": harness.stand_ins()["WP01"], "WP05": harness.stand_ins()["WP01"]}
-    )  # type: ignore[arg-type]
+    )
     wp07 = report.step("WP07")
     assert wp07 is not None
     assert (wp07.status, wp07.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), wp07.reason

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from phase4gate.adapters.actions.transport import Transport
 from phase4gate.adapters.github_app import (
     JWT_BACKDATE_SECONDS,
     StaticToken,
@@ -20,7 +21,6 @@ from phase4gate.adapters.github_app import (
     jwt_claims,
     token_source,
 )
-from phase4gate.adapters.actions.transport import Transport
 from phase4gate.config import GateConfig, PollConfig, config_from_mapping, to_toml
 from phase4gate.errors import ConfigError
 from phase4gate.retry import RetryPolicy
@@ -126,7 +126,7 @@ def test_jwt_is_rs256_signed_by_the_key() -> None:
 
 def test_a_non_rsa_key_is_refused() -> None:
     """A key that is not RSA (or not PEM) is a ConfigError naming the key variable."""
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

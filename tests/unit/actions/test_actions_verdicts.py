@@ -23,7 +23,7 @@ CORR = "20261201T113000Z-3f9a-WP05-1"
 SHA = "a" * 40
 
 
-def _run(**changes: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON values
+def _run(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": 21000000001,
         "run_number": 7,
@@ -43,7 +43,7 @@ def _run(**changes: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON values
     return data
 
 
-def _problems(**changes: Any) -> tuple[str, ...]:  # noqa: ANN401
+def _problems(**changes: Any) -> tuple[str, ...]:
     return run_problems(
         run_facts(_run(**changes)), label="run 1 of 4", dispatched_id=21000000001, correlation_id=CORR, pinned_sha=SHA
     )
@@ -107,7 +107,7 @@ def test_digest_match_mismatch_absent() -> None:
     ("conclusion", "passed", "bad"),
     [("success", True, False), ("failure", False, False), ("success", False, True), ("failure", True, True)],
 )
-def test_conclusion_contradicting_the_run_file(conclusion: str, passed: bool, bad: bool) -> None:  # noqa: FBT001
+def test_conclusion_contradicting_the_run_file(conclusion: str, passed: bool, bad: bool) -> None:
     """A conclusion that contradicts the run file is inconsistent evidence; agreement says nothing."""
     problem = conclusion_problem(conclusion, run_file_passed=passed, label="run 2 of 4")
     assert (problem is not None) is bad
