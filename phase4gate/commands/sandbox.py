@@ -33,6 +33,9 @@ EPILOG = """\
 examples:
   phase4gate sandbox                         the default world
   phase4gate sandbox --seed world.json       a declarative GitHub seed (repos, issues, pulls, tokens)
+  phase4gate sandbox --executor github-actions
+                                             dispatched canary workflows really run (the JSON
+                                             line names canary_workflow and e2e_pinned_sha)
   phase4gate sandbox --write-config gate.toml
                                              also write a gate.toml pointing the real gate at this
                                              world (the token is not in it: export the variable the
@@ -62,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", default="green", metavar="NAME", help="build the world of a demo scenario (default: green)"
     )
     parser.add_argument(
+        "--executor",
+        choices=("local", "github-actions"),
+        default=None,
+        help="github-actions: also run the sandbox Actions runner, so dispatched canary runs execute "
+        "(default: the scenario's executor, local for the classic scenarios)",
+    )
+    parser.add_argument(
         "--write-config",
         metavar="FILE",
         help="write a gate.toml pointing `phase4gate run` at this world (no token in it; the variable "
@@ -78,7 +88,9 @@ def _start_world(args: argparse.Namespace) -> Started:
     """The whole world (repositories, GitHub, index, SaaS) unless --seed asks for GitHub alone."""
     from phase4gate.sandbox.world import World  # noqa: PLC0415
 
-    world = World(scenario_name=getattr(args, "scenario", None) or "green").start()
+    world = World(
+        scenario_name=getattr(args, "scenario", None) or "green", executor=getattr(args, "executor", None)
+    ).start()
     target = getattr(args, "write_config", None)
     if target:
         try:

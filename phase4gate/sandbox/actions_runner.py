@@ -78,15 +78,15 @@ STEPS: Final = (
 )
 
 
-class _Cancelled(Exception):
+class _CancelledError(Exception):
     """The attempt was cancelled (or the runner stops)."""
 
 
-class _TimedOut(Exception):
+class _TimedOutError(Exception):
     """The job ran past its timeout."""
 
 
-class _StepFailed(Exception):
+class _StepFailedError(Exception):
     """A step ended with a non-zero exit."""
 
 
@@ -119,6 +119,8 @@ class ActionsRunner:
         self.job_timeout_seconds = job_timeout_seconds
         self.install_timeout_seconds = install_timeout_seconds
         self.executed: list[tuple[int, int]] = []  # (run id, attempt) in the order they started
+        # (run id, attempt, concurrency group, start, end) on the monotonic clock, per executed attempt
+        self.intervals: list[tuple[int, int, str | None, float, float]] = []
         self._queue: queue.Queue[RunTicket] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -192,17 +194,17 @@ class ActionsRunner:
         """Take *lock*, waiting in bounded slices until *give_up* says so.
 
         Raises:
-            _Cancelled: *give_up* answered True first.
+            _CancelledError: *give_up* answered True first.
         """
         while not lock.acquire(timeout=0.1):
             if give_up():
-                raise _Cancelled
+                raise _CancelledError
 
     def venv_for(self, version: str, log: Callable[[str], None], give_up: Callable[[], bool]) -> Path:
         """Return the bin folder of a venv with ``spec-kitty-cli==version`` (made once, then reused).
 
         Raises:
-            _StepFailed: uv is missing or the install failed.
+            _StepFailedError: uv is missing or the install failed.
         """
         lock = self._named_lock(self._venv_locks, version)
         self.acquire(lock, give_up)
@@ -216,7 +218,7 @@ class ActionsRunner:
             uv = shutil.which("uv")
             if uv is None:
                 log("uv is not on PATH")
-                raise _StepFailed
+                raise _StepFailedError
             env = _base_env()
             for argv in (
                 [uv, "venv", str(venv), "--python", self.python, "--no-config", "--quiet"],
@@ -235,7 +237,7 @@ class ActionsRunner:
                 code = self.run_process(argv, cwd=self.work_root, env=env, log=log, give_up=give_up)
                 if code != 0:
                     shutil.rmtree(venv, ignore_errors=True)
-                    raise _StepFailed
+                    raise _StepFailedError
             done.write_text(version, encoding="utf-8")
             with self._lock:
                 self._installs += 1
@@ -256,8 +258,8 @@ class ActionsRunner:
         """Run *argv*, log its output line by line, and return its exit code.
 
         Raises:
-            _Cancelled: *give_up* answered True (the process is killed).
-            _TimedOut: *deadline* passed (the process is killed).
+            _CancelledError: *give_up* answered True (the process is killed).
+            _TimedOutError: *deadline* passed (the process is killed).
         """
         out = cwd / f".runner-out-{threading.get_ident()}"
         with out.open("wb") as sink:
@@ -267,18 +269,18 @@ class ActionsRunner:
         with self._lock:
             self._procs.add(proc)
         end = deadline if deadline is not None else time.monotonic() + self.install_timeout_seconds
+        code: int | None = None
         try:
-            while True:
+            while code is None:
                 try:
                     code = proc.wait(timeout=_POLL)
-                    break
                 except subprocess.TimeoutExpired:
                     if give_up():
                         _kill(proc)
-                        raise _Cancelled from None
+                        raise _CancelledError from None
                     if time.monotonic() > end:
                         _kill(proc)
-                        raise _TimedOut from None
+                        raise _TimedOutError from None
         finally:
             with self._lock:
                 self._procs.discard(proc)
@@ -312,14 +314,16 @@ class _Job:
     def execute(self) -> None:
         if self.runner._stop.wait(self.actions.behaviour.queue_seconds):  # noqa: SLF001 - its own runner
             return
+        if not self.actions.is_open(self.ticket):
+            return  # cancelled while it waited
         group = self.ticket.concurrency
         group_lock = self.runner._named_lock(self.runner._group_locks, group) if group else None  # noqa: SLF001
-        try:
-            if group_lock is not None:
-                self.runner.acquire(group_lock, self.give_up)
-        except _Cancelled:
-            self._complete("cancelled", artifacts=())
+        if group_lock is not None and not group_lock.acquire(blocking=False):
+            # Another run of the group is in progress: this one waits as "pending", on no worker.
+            self.actions.mark_pending(self.ticket)
+            self.runner._queue.put(self.ticket)  # noqa: SLF001 - its own runner
             return
+        started = time.monotonic()
         try:
             if not self.actions.start_attempt(
                 self.ticket, runner_name=f"GitHub Actions {self.index}", runner_id=self.index, steps=STEPS
@@ -329,6 +333,10 @@ class _Job:
                 self.runner.executed.append((self.ticket.run_id, self.ticket.attempt))
             self._steps()
         finally:
+            with self.runner._lock:  # noqa: SLF001 - its own runner
+                self.runner.intervals.append(
+                    (self.ticket.run_id, self.ticket.attempt, group, started, time.monotonic())
+                )
             if group_lock is not None:
                 group_lock.release()
             shutil.rmtree(self.workspace, ignore_errors=True)
@@ -352,12 +360,12 @@ class _Job:
             self.actions.step_started(self.ticket, number)
             try:
                 body(deadline)
-            except _Cancelled:
+            except _CancelledError:
                 conclusion = "cancelled"
-            except _TimedOut:
+            except _TimedOutError:
                 self.log("##[error]The job has exceeded the maximum execution time")
                 conclusion = "timed_out"
-            except _StepFailed:
+            except _StepFailedError:
                 conclusion = "failure"
             self.actions.step_finished(self.ticket, number, "success" if conclusion == "success" else conclusion)
             if conclusion != "success":
@@ -396,12 +404,12 @@ class _Job:
             argv, cwd=self.workspace.parent, env=_base_env(), log=self.log, give_up=self.give_up, deadline=deadline
         )
         if code != 0:
-            raise _StepFailed
+            raise _StepFailedError
 
     def _checkout(self, deadline: float) -> None:
         if not self.ticket.source:
             self.log(f"##[error]no source repository for {self.ticket.repo}")
-            raise _StepFailed
+            raise _StepFailedError
         self.workspace.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.workspace, ignore_errors=True)
         self.log(f"Syncing repository: {self.ticket.repo} at {self.ticket.head_sha}")
@@ -413,7 +421,7 @@ class _Job:
         version = self.ticket.inputs.get("cli_version", "")
         if not version:
             self.log("##[error]input cli_version is empty")
-            raise _StepFailed
+            raise _StepFailedError
         self.bin_dir = self.runner.venv_for(version, self.log, self.give_up)
 
     def _run(self, deadline: float) -> None:
@@ -471,7 +479,7 @@ class _Job:
                 target.write_text("\n".join(lines) + "\n", encoding="utf-8")
         if code != 0:
             self.log(f"##[error]Process completed with exit code {code}.")
-            raise _StepFailed
+            raise _StepFailedError
 
     def _upload(self) -> list[tuple[str, bytes]]:
         folder = self.workspace / self.spec.artifact_dir

@@ -263,7 +263,9 @@ class WorkflowRunState:
 # ---------------------------------------------------------------------- JSON shapes
 
 
-def workflow_json(api_url: str, origin: str, repo: str, wid: int, path: str, name: str, at: str) -> dict[str, Any]:
+def workflow_json(  # noqa: PLR0913, PLR0917 - a workflow's fields
+    api_url: str, origin: str, repo: str, wid: int, path: str, name: str, at: str
+) -> dict[str, Any]:
     """Return a ``workflow``."""
     base = f"{api_url}/repos/{repo}/actions/workflows/{wid}"
     file = path.rsplit("/", 1)[-1]
@@ -373,7 +375,9 @@ def job_json(api_url: str, origin: str, run: WorkflowRunState, attempt: RunAttem
     }
 
 
-def artifact_json(api_url: str, run: WorkflowRunState, art: ActionsArtifact, *, now: float, repo_id: int) -> dict[str, Any]:
+def artifact_json(
+    api_url: str, run: WorkflowRunState, art: ActionsArtifact, *, now: float, repo_id: int
+) -> dict[str, Any]:
     """Return an ``artifact`` (``expired`` as of *now*)."""
     base = f"{api_url}/repos/{run.repo}/actions/artifacts/{art.id}"
     return {

@@ -52,17 +52,17 @@ from pathlib import Path
 from typing import Any, Final
 
 __all__ = [
+    "CANARY_WORKFLOW",
+    "CANARY_WORKFLOW_TEXT",
     "RUNNER_SCRIPT",
     "SCENARIO_FILES",
     "SIGNATURE_TEXTS",
     "SUITE_DIR",
     "TEAMSPACE_FILES",
     "TEAMSPACE_TEXTS",
-    "UNKNOWN_SIGNATURE_TEXT",
-    "CANARY_WORKFLOW",
-    "CANARY_WORKFLOW_TEXT",
     "TEAMSPACE_WORKFLOW",
     "TEAMSPACE_WORKFLOW_TEXT",
+    "UNKNOWN_SIGNATURE_TEXT",
     "build_e2e_checkout",
     "build_e2e_repo",
     "canary_state",

@@ -341,7 +341,9 @@ class ActionsService:
 
     def _head_commit(self, run: WorkflowRunState) -> dict[str, Any] | None:
         source = self.sources.get(run.repo.lower())
-        raw = git_text(source, "show", "-s", "--format=%T%n%an%n%ae%n%cn%n%ce%n%cI%n%B", run.head_sha) if source else None
+        raw = (
+            git_text(source, "show", "-s", "--format=%T%n%an%n%ae%n%cn%n%ce%n%cI%n%B", run.head_sha) if source else None
+        )
         if not raw:
             return None
         tree, an, ae, cn, ce, date, *message = raw.split("\n")
@@ -559,10 +561,11 @@ class ActionsService:
             "x-ratelimit-reset": reset,
             "x-ratelimit-resource": "core",
         }
+        plenty = {**exhausted, "x-ratelimit-remaining": str(RATE_LIMIT - 10), "x-ratelimit-used": "10"}
         self.emulator.inject(
             f"{API_PREFIX}/repos/{run.repo}/actions/runs/{run.id}",
-            Fault("status", 429, {"Retry-After": wait}, secondary.replace(b'"403"', b'"429"')),
-            Fault("status", 403, {"Retry-After": wait}, secondary),
+            Fault("status", 429, {"Retry-After": wait, **plenty}, secondary.replace(b'"403"', b'"429"')),
+            Fault("status", 403, {"Retry-After": wait, **plenty}, secondary),
             Fault("status", 403, exhausted, primary),
             method="GET",
         )
@@ -797,6 +800,19 @@ class ActionsService:
             step.started_at = step.started_at or at
             attempt.updated_at = at
 
+    def is_open(self, ticket: RunTicket) -> bool:
+        """Whether *ticket*'s attempt has not completed (e.g. it was not cancelled while queued)."""
+        with self.lock:
+            return self._attempt(ticket.run_id, ticket.attempt)[1].status != "completed"
+
+    def mark_pending(self, ticket: RunTicket) -> None:
+        """Mark *ticket*'s attempt ``pending``: it waits for its concurrency group."""
+        with self.lock:
+            attempt = self._attempt(ticket.run_id, ticket.attempt)[1]
+            if attempt.status in {"queued", "pending"}:
+                attempt.status = "pending"
+                attempt.jobs[0].status = "pending"
+
     def cancel_requested(self, ticket: RunTicket) -> bool:
         """Whether someone asked to cancel *ticket*'s attempt."""
         with self.lock:
@@ -872,7 +888,7 @@ def _created_window(spec: str) -> Callable[[float], bool]:
     import datetime as dt  # noqa: PLC0415
 
     def parse(text: str) -> float:
-        stamp = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        stamp = dt.datetime.fromisoformat(text.strip())
         return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
 
     ops: dict[str, Callable[[float, float], bool]] = {

@@ -113,9 +113,7 @@ ACTIONS_SCENARIOS: Final = (
         _GHA,
         1,
     ),
-    Scenario(
-        "actions-digest-mismatch", "the artifact's digest is not its zip's sha256", "WP04", "failed", _GHA, 1
-    ),
+    Scenario("actions-digest-mismatch", "the artifact's digest is not its zip's sha256", "WP04", "failed", _GHA, 1),
     Scenario("actions-wrong-sha", "the runs check out another commit than the pinned SHA", "WP04", "failed", _GHA, 1),
     Scenario("actions-cancelled", "every canary run is cancelled once in progress", "WP04", None, _GHA, 3),
     Scenario("actions-queued-forever", "no runner ever takes a canary run", "WP04", None, _GHA, 3),
@@ -327,18 +325,18 @@ class World:
         from phase4gate.sandbox.github_actions import ActionsBehaviour  # noqa: PLC0415
 
         canary = {"workflow": CANARY_WORKFLOW}
-        knobs: dict[str, Any] = {
+        table: dict[str, dict[str, Any]] = {
             "actions-rerun-attempt": {"rerun_first_attempt": True, "runs": (3,), **canary},
             "actions-digest-mismatch": {"corrupt_digest": True, **canary},
-            "actions-wrong-sha": {"head_sha": self.commits["e2e-actions:previous"], **canary},
+            "actions-wrong-sha": {"head_sha": self.commits.get("e2e-actions:previous"), **canary},
             "actions-cancelled": {"cancel_runs": True, **canary},
             "actions-queued-forever": {"queued_forever": True, **canary},
             "actions-artifact-expired": {"artifact_ttl_seconds": 0.0, **canary},
             "actions-no-run-details": {"run_details": False},
             "actions-rate-limited": {"rate_limited": True, "runs": (1,), **canary},
             "actions-dispatch-422": {"dispatch_error": "Workflow does not have 'workflow_dispatch' trigger"},
-        }.get(self.scenario.name, {})
-        return ActionsBehaviour(**knobs)
+        }
+        return ActionsBehaviour(**table.get(self.scenario.name, {}))
 
     def publish_rc(self, version: str = "3.2.0rc17", *, upload_day: str = "05-12") -> str:
         """Cut a new RC containing every fix: tag ``main`` ``v<version>``, serve it, and make the canary green.

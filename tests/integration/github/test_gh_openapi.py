@@ -4,13 +4,17 @@ The validator is githubkit's schema package for REST API version 2022-11-28: pyd
 generated from github/rest-api-description, so a required field the emulator leaves out, or a
 field of the wrong type, fails here as it would fail a client generated from the description.
 Each route of the emulator is exercised at least once (the last test checks that), on the
-default world with the CLI repository read from a real git repository.
+default world with the CLI repository read from a real git repository and GitHub Actions on
+the fixture e2e repository (a run driven through the runner's side of the Actions service).
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -18,6 +22,8 @@ import pytest
 import requests
 from githubkit_schemas.v2022_11_28 import models as schemas
 
+from phase4gate.sandbox.e2e import CANARY_WORKFLOW, build_e2e_repo
+from phase4gate.sandbox.github_actions import BLOB_PREFIX
 from phase4gate.sandbox.github_api import API_PREFIX, GitHubEmulator
 from phase4gate.sandbox.github_seed import CLI_REPO, E2E_REPO
 
@@ -64,7 +70,7 @@ class Api:
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def call(self, method: str, path: str, body: object | None = None, status: int = 200) -> Any:
+    def raw(self, method: str, path: str, body: object | None = None, status: int = 200) -> requests.Response:
         r = requests.request(
             method,
             self.em.api_url + path,
@@ -74,11 +80,23 @@ class Api:
             allow_redirects=False,
         )
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:200]}"
-        return r.json()
+        return r
+
+    def call(self, method: str, path: str, body: object | None = None, status: int = 200) -> Any:
+        return self.raw(method, path, body, status).json()
+
+
+@pytest.fixture(scope="session")
+def e2e_actions_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture e2e repository with its workflows, as a git repository."""
+    path = tmp_path_factory.mktemp("e2e-actions") / "e2e"
+    build_e2e_repo(path)
+    return path
 
 
 @pytest.fixture
-def api(world: GitHubEmulator) -> Api:
+def api(world: GitHubEmulator, e2e_actions_repo: Path) -> Api:
+    world.actions.add_source(E2E_REPO, str(e2e_actions_repo))
     return Api(world)
 
 
@@ -177,8 +195,74 @@ def test_error_answers_conform(api: Api) -> None:
     conforms(invalid, "ValidationError", "422")
 
 
-def test_every_route_is_exercised(world: GitHubEmulator, git_repo: GitRepo) -> None:
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_actions_routes_conform(api: Api) -> None:
+    """Workflows, dispatch, runs, attempts, jobs, artifacts, logs, cancel and rerun, in every state a run passes."""
+    base = f"/repos/{E2E_REPO}/actions"
+    wf = f"{base}/workflows/{CANARY_WORKFLOW}"
+    workflows = api.call("GET", f"{base}/workflows")
+    conforms(workflows, "ReposOwnerRepoActionsWorkflowsGetResponse200", "GET .../actions/workflows")
+    conforms(api.call("GET", wf), "Workflow", "GET .../actions/workflows/{workflow_id}")
+    inputs = {"cli_version": "3.2.0rc16", "correlation_id": "gate-1/WP04/1"}
+    details = api.call("POST", f"{wf}/dispatches", {"ref": "main", "inputs": inputs, "return_run_details": True})
+    conforms(details, "WorkflowDispatchResponse", "POST .../dispatches (return_run_details)")
+    assert api.raw("POST", f"{wf}/dispatches", {"ref": "main", "inputs": inputs}, status=204).content == b""
+    invalid = api.call("POST", f"{wf}/dispatches", {"ref": "nope", "inputs": inputs}, status=422)
+    conforms(invalid, "ValidationErrorSimple", "POST .../dispatches 422")
+    run_id = details["workflow_run_id"]
+    run_path = f"{base}/runs/{run_id}"
+    runs = api.call("GET", f"{wf}/runs?event=workflow_dispatch&per_page=1")
+    conforms(runs, "ReposOwnerRepoActionsWorkflowsWorkflowIdRunsGetResponse200", "GET .../workflows/{id}/runs")
+    conforms(api.call("GET", f"{base}/runs"), "ReposOwnerRepoActionsRunsGetResponse200", "GET .../actions/runs")
+
+    actions = api.em.actions
+    run = actions.run_state(run_id)
+    assert run is not None
+    ticket = actions.ticket(run, run.latest)
+    for state in ("queued", "in_progress", "completed"):
+        if state == "in_progress":
+            assert actions.start_attempt(ticket, runner_name="GitHub Actions 1", runner_id=1, steps=("Set up", "Run"))
+            actions.step_started(ticket, 1)
+            actions.step_finished(ticket, 1, "success")
+            actions.step_started(ticket, 2)
+        elif state == "completed":
+            actions.step_finished(ticket, 2, "success")
+            artifact = _zip({"runs/run-1.json": b"{}", "latest.json": b"{}"})
+            logs = _zip({"identity-boundary-canary/1_Set up.txt": b"ok\n"})
+            actions.complete_attempt(ticket, "success", logs=logs, artifacts=[("sync-identity-boundary", artifact)])
+        got = api.call("GET", run_path)
+        assert got["status"] == state
+        conforms(got, "WorkflowRun", f"GET .../actions/runs/{{run_id}} ({state})")
+        jobs = api.call("GET", f"{run_path}/jobs")
+        conforms(jobs, "ReposOwnerRepoActionsRunsRunIdJobsGetResponse200", f"GET .../runs/{{id}}/jobs ({state})")
+    conforms(api.call("GET", f"{run_path}/attempts/1"), "WorkflowRun", "GET .../runs/{id}/attempts/{n}")
+    attempt_jobs = api.call("GET", f"{run_path}/attempts/1/jobs")
+    conforms(attempt_jobs, "ReposOwnerRepoActionsRunsRunIdAttemptsAttemptNumberJobsGetResponse200", "attempt jobs")
+    job_id = attempt_jobs["jobs"][0]["id"]
+    conforms(api.call("GET", f"{base}/jobs/{job_id}"), "Job", "GET .../actions/jobs/{job_id}")
+    arts = api.call("GET", f"{run_path}/artifacts")
+    conforms(arts, "ReposOwnerRepoActionsRunsRunIdArtifactsGetResponse200", "GET .../runs/{id}/artifacts")
+    art_id = arts["artifacts"][0]["id"]
+    conforms(api.call("GET", f"{base}/artifacts/{art_id}"), "Artifact", "GET .../actions/artifacts/{id}")
+    for path in (f"{base}/artifacts/{art_id}/zip", f"{run_path}/logs", f"{run_path}/attempts/1/logs"):
+        moved = api.raw("GET", path, status=302)
+        assert BLOB_PREFIX in moved.headers["Location"], path
+    conforms(api.call("POST", f"{run_path}/cancel", status=409), "BasicError", "POST .../cancel 409")
+    conforms(api.call("POST", f"{run_path}/rerun", status=201), "EmptyObject", "POST .../rerun")
+    conforms(api.call("POST", f"{run_path}/cancel", status=202), "EmptyObject", "POST .../cancel 202")
+    conforms(api.call("GET", run_path), "WorkflowRun", "GET .../actions/runs/{run_id} (attempt 2, cancelled)")
+
+
+def test_every_route_is_exercised(world: GitHubEmulator, git_repo: GitRepo, e2e_actions_repo: Path) -> None:
     """Run every test above's requests again and check each route pattern matched at least one."""
+    world.actions.add_source(E2E_REPO, str(e2e_actions_repo))
     api = Api(world)
     test_user_and_rate_limit_conform(api)
     test_repository_conforms(api, CLI_REPO)
@@ -186,6 +270,7 @@ def test_every_route_is_exercised(world: GitHubEmulator, git_repo: GitRepo) -> N
     test_writes_conform(api)
     test_pull_request_conforms(api)
     test_git_backed_routes_conform(api, git_repo)
+    test_actions_routes_conform(api)
     prefix = re.compile(r"/repos/[^/]+/[^/]+")
     subs = {
         (r.method, prefix.sub("", r.path[len(API_PREFIX) :], count=1))
