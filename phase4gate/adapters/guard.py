@@ -335,7 +335,7 @@ class RunGuard:
                 _Shared.subreaper = False
 
     def _prune(self) -> None:
-        from phase4gate.commands.audit_fix import cache_dir  # noqa: PLC0415
+        from phase4gate.adapters.cache import cache_dir  # noqa: PLC0415
 
         base = _Shared.scratch.parent if _Shared.scratch else Path(tempfile.gettempdir())
         for folder in prune_scratch(base):

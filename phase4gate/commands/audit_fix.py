@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from phase4gate.adapters.cache import cache_dir
+
 if TYPE_CHECKING:
-    from phase4gate.adapters.proof import AuditResult
+    from phase4gate.audit import AuditResult
 
 DESCRIPTION = """\
 Audit one fix commit (WP01's fix-substance audit) in a local git checkout.
@@ -58,17 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir", metavar="DIR", help="where test environments are cached (default: ~/.cache/phase4gate)"
     )
-
-
-def cache_dir(explicit: str | None = None, environ: dict[str, str] | None = None) -> Path:
-    """Return the audit cache folder: *explicit*, ``$PHASE4GATE_CACHE_DIR``, or ``$XDG_CACHE_HOME/phase4gate``."""
-    env = os.environ if environ is None else environ
-    if explicit:
-        return Path(explicit)
-    if env.get("PHASE4GATE_CACHE_DIR"):
-        return Path(env["PHASE4GATE_CACHE_DIR"])
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "phase4gate"
 
 
 def render_text(result: AuditResult, *, full_text: str | None = None, bounded: bool = True) -> str:
@@ -157,24 +147,17 @@ def run(args: argparse.Namespace) -> int:
     """Audit the commit and print the verdict; 0 substantive, 1 other verdicts."""
     import tempfile  # noqa: PLC0415
 
-    from phase4gate.adapters.proof import ProofSettings, audit_commit  # noqa: PLC0415
-    from phase4gate.checks.fix_substance import AuditOptions, Focus  # noqa: PLC0415
+    from phase4gate.adapters.proof_env import ProofSettings  # noqa: PLC0415
+    from phase4gate.audit import audit_commit, audit_options  # noqa: PLC0415
+    from phase4gate.checks.fix_substance import Focus  # noqa: PLC0415
     from phase4gate.commands._common import load_config  # noqa: PLC0415
     from phase4gate.errors import ExitCode  # noqa: PLC0415
 
     config = load_config(args)
-    audit = config.audit
-    options = AuditOptions(logging_names=audit.logging_names, warnings_are_logging=audit.warnings_are_logging)
+    options = audit_options(config)
     focus = Focus(files=tuple(args.focus), symbols=tuple(args.focus_symbol))
     cache = cache_dir(args.cache_dir)
-    proof = None
-    if not args.no_proof:
-        proof = ProofSettings(
-            cache_dir=cache / "envs",
-            install_command=audit.install_command,
-            test_env=dict(audit.test_env),
-            timeout_seconds=audit.test_timeout_seconds,
-        )
+    proof = None if args.no_proof else ProofSettings.from_config(config, cache)
     from phase4gate.adapters.guard import cache_user  # noqa: PLC0415
 
     cache.mkdir(parents=True, exist_ok=True)

@@ -58,8 +58,9 @@ def _audit_closer(
     ctx: StepContext, blocker: BlockerVerdict, closer: Closer, cache: Path, *, proof: bool
 ) -> tuple[AuditResult, list[EvidenceRef]]:
     from phase4gate.adapters import git  # noqa: PLC0415
-    from phase4gate.adapters.proof import ProofSettings, audit_commit  # noqa: PLC0415
-    from phase4gate.checks.fix_substance import AuditOptions, Focus  # noqa: PLC0415
+    from phase4gate.adapters.proof_env import ProofSettings  # noqa: PLC0415
+    from phase4gate.audit import audit_commit, audit_options  # noqa: PLC0415
+    from phase4gate.checks.fix_substance import Focus  # noqa: PLC0415
     from phase4gate.errors import GitError  # noqa: PLC0415
 
     config = ctx.config
@@ -70,16 +71,8 @@ def _audit_closer(
     checkout = git.ensure_checkout(spec, cache / "checkouts")
     bc = _blocker_config(config, blocker.number, blocker.repo)
     focus = Focus(files=bc.focus_files, symbols=bc.focus_symbols) if bc else Focus()
-    audit = config.audit
-    settings = None
-    if proof:
-        settings = ProofSettings(
-            cache_dir=cache / "envs",
-            install_command=audit.install_command,
-            test_env=dict(audit.test_env),
-            timeout_seconds=audit.test_timeout_seconds,
-        )
-    options = AuditOptions(logging_names=audit.logging_names, warnings_are_logging=audit.warnings_are_logging)
+    settings = ProofSettings.from_config(config, cache) if proof else None
+    options = audit_options(config)
     ctx.note(f"#{blocker.number}: auditing {closer.repo}@{_short(closer.sha)}")
     cache.mkdir(parents=True, exist_ok=True)
     refs: list[EvidenceRef] = []
@@ -109,10 +102,10 @@ def run(ctx: StepContext) -> StepOutcome:
         GitError: a checkout is missing or a commit cannot be read.
         ProcessError: the proof's test environment could not be built or run.
     """
+    from phase4gate.adapters.cache import cache_dir  # noqa: PLC0415
     from phase4gate.adapters.github import GitHubClient  # noqa: PLC0415
     from phase4gate.checks.blockers import check_blockers_closed, closer_ref  # noqa: PLC0415
     from phase4gate.checks.fix_substance import Verdict  # noqa: PLC0415
-    from phase4gate.commands.audit_fix import cache_dir  # noqa: PLC0415
 
     config = ctx.config
     client = GitHubClient.from_config(config, ctx.token)

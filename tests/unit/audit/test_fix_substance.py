@@ -8,6 +8,7 @@ import pytest
 
 from phase4gate.checks.fix_substance import (
     AuditOptions,
+    Classification,
     FileChange,
     FileKind,
     Focus,
@@ -263,19 +264,51 @@ def test_audit_focus_logging_only_even_when_commit_is_behavioural_elsewhere() ->
     assert whole.notes == ("the message closes #1142, #1141: this verdict covers the whole commit",)
 
 
-def test_audit_caller_of_focus_symbol_counts_as_focus() -> None:
-    """A behavioural change in a direct caller of a focus symbol is in the focus."""
-    caller = FileChange(
-        "src/t.py", "def move(q):\n    return q.queue_event(1)\n", "def move(q):\n    return q.queue_event(2)\n"
-    )
-    c = audit_fix_substance(
-        [caller],
+CALLER = FileChange(
+    "src/t.py", "def move(q):\n    return q.queue_event(1)\n", "def move(q):\n    return q.queue_event(2)\n"
+)
+
+
+def audit_caller(*tests: FileChange) -> Classification:
+    """Audit the caller's change (with *tests*) for a focus of ``OfflineQueue.queue_event`` widened to its callers."""
+    return audit_fix_substance(
+        [CALLER, *tests],
         focus=Focus(symbols=("OfflineQueue.queue_event",)),
-        callers=find_callers({"src/t.py": caller.after or ""}, ("OfflineQueue.queue_event",)),
+        callers=find_callers({"src/t.py": CALLER.after or ""}, ("OfflineQueue.queue_event",)),
     )
-    assert c.verdict is Verdict.TEST_NOT_REFERENCING or c.verdict is Verdict.NO_TEST
+
+
+def test_audit_caller_of_focus_symbol_counts_as_focus() -> None:
+    """A behavioural change in a direct caller of a focus symbol is in the focus.
+
+    The commit changes no test at all, so the verdict is ``no-test``: the test
+    references are looked at only once some test was added or changed.
+    """
+    c = audit_caller()
+    assert c.verdict is Verdict.NO_TEST
+    assert c.reason == "behavioural change in src/t.py:move but no test added or changed"
     assert c.files[0].in_focus
     assert c.focus_callers == ("src/t.py:move",)
+    assert c.restore_symbols == ("src/t.py:move",)
+
+
+def test_audit_caller_change_with_a_test_naming_another_symbol_is_not_referenced() -> None:
+    """A changed test that never names the changed caller (``move``) does not back its change."""
+    test = FileChange("tests/test_t.py", None, "from t import other\n\ndef test_other():\n    assert other()\n")
+    c = audit_caller(test)
+    assert c.verdict is Verdict.TEST_NOT_REFERENCING
+    assert c.reason == "tests changed (tests/test_t.py) but none references move"
+    assert c.referencing_tests == ()
+    assert c.test_ids == ()
+
+
+def test_audit_caller_change_with_a_test_naming_it_needs_the_proof() -> None:
+    """A changed test that calls the changed caller references it: the proof runs that test."""
+    test = FileChange("tests/test_t.py", None, "from t import move\n\ndef test_move():\n    assert move(Q())\n")
+    c = audit_caller(test)
+    assert c.verdict is Verdict.SUBSTANTIVE
+    assert c.referencing_tests == ("tests/test_t.py: move",)
+    assert c.test_ids == ("tests/test_t.py::test_move",)
 
 
 @pytest.mark.parametrize(
@@ -337,6 +370,7 @@ def test_added_names_only_from_fix_added_lines() -> None:
     assert "count" not in names
     assert "only_in_tests" not in names
     assert {"offline_queue", "pkg.offline_queue"} <= names
+    assert names == {"replaced_count", "y", "offline_queue", "pkg", "pkg.offline_queue"}
 
 
 def proof(with_fix: str, without: str, cls: str | None = None, msg: str | None = None, i: str = "t::a") -> TestProof:

@@ -105,6 +105,7 @@ def test_log_line_reading_a_name_the_parent_binds_later_is_not_kept() -> None:
     out = without_fix_source(FileChange(Q, before, after))
     assert out is not None
     assert 'logger.info("%s", key)' not in out
+    assert out == before  # queue_event is the only change: the plain parent function is the parent file
 
 
 def test_focus_symbols_narrow_a_focus_file() -> None:

@@ -42,3 +42,21 @@ def test_checks_are_pure(path: Path) -> None:
     io = {"urllib3", "requests", "github3", "subprocess", "socket", "filelock"}
     bad = {m for m in imported_modules(path) if m.split(".")[0] in io or m.startswith("phase4gate.adapters")}
     assert not bad, f"checks/{path.name} imports I/O: {sorted(bad)}"
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module *path* imports, ``from a import b`` also as ``a.b`` (b may be a submodule)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = imported_modules(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_cli_imports_the_commands(path: Path) -> None:
+    """Library code (steps, adapters, checks, the gate) never imports ``phase4gate.commands``: the CLI wires them."""
+    cli = path == PACKAGE / "cli.py" or path.is_relative_to(PACKAGE / "commands")
+    users = {m for m in imported_names(path) if m == "phase4gate.commands" or m.startswith("phase4gate.commands.")}
+    assert cli or not users, f"{path.relative_to(PACKAGE)} imports {sorted(users)}"
