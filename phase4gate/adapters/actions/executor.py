@@ -249,6 +249,8 @@ class _ActionsRuns:
         )
         # Runs this executor dispatched or re-attached and has not closed: cancel() cancels them.
         self.live: dict[str, Slot] = {}
+        # The request counts when each slot was dispatched or re-attached (the bench's requests per run).
+        self._counts_at: dict[str, dict[str, int]] = {}
 
     def _secrets(self) -> tuple[str, ...]:
         return self.client.secrets()
@@ -300,8 +302,16 @@ class _ActionsRuns:
         """Journal that *slot* is done with (it is never re-attached)."""
         if slot.closed is None:
             slot.closed = why
-            self._journal(slot, "closed", why=why)
+            self._journal(slot, "closed", why=why, requests=self.requests_since(slot))
         self.live.pop(slot.correlation_id, None)
+
+    def requests_since(self, slot: Slot) -> dict[str, int]:
+        """Return the GitHub requests sent since *slot* was dispatched or re-attached, by kind (304s apart).
+
+        Exact for the canary (one run at a time); with Teamspace runs in parallel they overlap.
+        """
+        before = self._counts_at.get(slot.correlation_id, {})
+        return {k: n - before.get(k, 0) for k, n in sorted(self.transport.counts.items()) if n - before.get(k, 0)}
 
     # ----------------------------------------------------------------- dispatch or re-attach
 
@@ -325,6 +335,7 @@ class _ActionsRuns:
                     f"{label}: re-attached to GitHub Actions run {slot.run_id} ({slot.url}), not dispatched again"
                 )
                 self.live[slot.correlation_id] = slot
+                self._counts_at.setdefault(slot.correlation_id, dict(self.transport.counts))
                 return slot
             self.note(f"{label}: slot {slot.correlation_id} was never dispatched; dispatching it now")
             return self._dispatch(slot, label, journalled=True)
@@ -339,7 +350,13 @@ class _ActionsRuns:
         if not journalled:
             self._journal(slot, "dispatching", at=slot.dispatched_at, workflow=self.settings.workflow)
         self.live[slot.correlation_id] = slot
-        answer = self.client.dispatch(self.settings.workflow, ref=self.settings.ref, inputs=self._inputs(slot))
+        self._counts_at[slot.correlation_id] = dict(self.transport.counts)
+        try:
+            answer = self.client.dispatch(self.settings.workflow, ref=self.settings.ref, inputs=self._inputs(slot))
+        except ConfigError as exc:
+            # Refused (404/422/401/403): no run was created; a resume never waits for one.
+            self.close(slot, f"refused: {exc}")
+            raise
         if answer.run_id is not None:
             slot.run_id = answer.run_id
             slot.url = answer.html_url or answer.run_url or ""

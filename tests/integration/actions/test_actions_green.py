@@ -94,3 +94,32 @@ def test_progress_lines_name_status_step_and_url(harness: ActionsHarness) -> Non
         if '"actions"' in line and json.loads(line).get("event") == "wp-action"
     ]
     assert states == ["dispatching", "dispatched", "closed"]
+    closed = next(json.loads(line)["actions"] for line in journal.splitlines() if '"state": "closed"' in line)
+    # The requests the run cost, journalled for the bench: the contract's minimum, 304s apart.
+    requests = closed["requests"]
+    assert (requests["dispatch"], requests["artifacts"], requests["download"], requests["download_blob"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert requests["run"] >= 1
+    assert requests["jobs"] >= 1
+
+
+def test_dry_run_dispatches_nothing(harness: ActionsHarness) -> None:
+    """A dry run says what it would dispatch and dispatches nothing."""
+    before = len(canary_dispatches(harness))
+    gate = Gate(
+        harness.config(),
+        evidence_root=harness.evidence_root,
+        environ=harness.environ(),
+        steps=harness.stand_ins(),
+        dry_run=True,
+    )
+    report = gate.run(until="WP05")
+    wp05 = report.step("WP05")
+    assert wp05 is not None and wp05.status is StepStatus.PASSED, wp05.reason if wp05 else None
+    assert "would dispatch identity-boundary-canary.yml at 'main'" in wp05.reason
+    assert "4 time(s)" in wp05.reason
+    assert len(canary_dispatches(harness)) == before

@@ -152,13 +152,15 @@ def test_dispatch_422_is_a_config_error(harness: ActionsHarness) -> None:
     """Dispatch answered 422 (no workflow_dispatch trigger): exit 2 with GitHub's message; nothing runs."""
     harness.behave(dispatch_error="Workflow does not have 'workflow_dispatch' trigger")
     before = len(canary_dispatches(harness))
-    _gate, report = harness.gate("WP04")
+    gate, report = harness.gate("WP04")
     step = report.step("WP04")
     assert step is not None and step.status is StepStatus.ERROR
     assert step.facts["exit_code"] == 2
     assert "Workflow does not have 'workflow_dispatch' trigger" in step.reason
     assert int(report.exit_code) == 2
     assert len(canary_dispatches(harness)) == before
+    # The refused slot is closed: a resume dispatches anew at once instead of looking for a run.
+    assert _closed(gate.run_dir, "WP04")[0].startswith("refused:")
 
 
 def test_unknown_workflow_is_a_config_error(harness: ActionsHarness) -> None:
