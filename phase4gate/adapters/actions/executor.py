@@ -458,13 +458,20 @@ class _ActionsRuns:
     # ----------------------------------------------------------------- cancel
 
     def cancel_slot(self, slot: Slot, why: str) -> None:
-        """Ask GitHub to cancel *slot*'s run and journal it (best effort: a failed cancel is journalled too)."""
+        """Ask GitHub to cancel *slot*'s run and journal the slot closed.
+
+        When the cancel itself fails (GitHub unreachable), the run may still be running:
+        the slot stays open in the journal, so a resume re-attaches to that run instead of
+        dispatching another.
+        """
         if slot.run_id is not None and slot.closed is None:
             try:
                 status = self.client.cancel(slot.run_id)
-                why = f"{why} (cancel answered {status})"
             except (GitHubError, ConfigError) as exc:
-                why = f"{why} (cancel failed: {exc})"
+                self.note(f"GitHub Actions run {slot.run_id}: could not cancel ({exc}); a resume re-attaches to it")
+                self.live.pop(slot.correlation_id, None)
+                return
+            why = f"{why} (cancel answered {status})"
             self.note(f"GitHub Actions run {slot.run_id}: {why}")
         self.close(slot, why)
 
@@ -687,8 +694,10 @@ class ActionsCanaryExecutor:
                 ],
             )
         name, raw = member
-        refs.append(self.store.write_bytes(run_file, raw))
+        # Closed first: a gate killed between the two never re-attaches to a run whose file it kept
+        # (that run id would count twice); it dispatches a new run on resume instead.
         self.runs.close(slot, "collected")
+        refs.append(self.store.write_bytes(run_file, raw))
         ownership: list[str] = []
         try:
             parsed: object = json.loads(raw)
