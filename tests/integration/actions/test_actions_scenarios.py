@@ -194,3 +194,16 @@ def test_read_only_token_names_the_permission(harness: ActionsHarness) -> None:
     assert step.facts["exit_code"] == 2
     assert "Actions: write" in step.reason
     assert harness.world.github.read_only_token not in step.reason
+
+
+def test_api_version_2026_03_10_green(harness: ActionsHarness) -> None:
+    """Under X-GitHub-Api-Version 2026-03-10 the dispatch answers the run's details too; every call sends it."""
+    with harness.world.github.lock:
+        start = len(harness.world.github.requests)
+    _gate, report = harness.gate("WP04", harness.config(api_version="2026-03-10"))
+    step = report.step("WP04")
+    assert step is not None and step.status is StepStatus.PASSED, step.reason if step else None
+    with harness.world.github.lock:
+        made = [r for r in harness.world.github.requests[start:] if "/actions/" in r.path]
+    assert made
+    assert {r.headers.get("X-GitHub-Api-Version") for r in made} == {"2026-03-10"}
