@@ -357,6 +357,15 @@ class _ActionsRuns:
             # Refused (404/422/401/403): no run was created; a resume never waits for one.
             self.close(slot, f"refused: {exc}")
             raise
+        except GitHubError:
+            # No answer (5xx, dropped connection): the POST may have landed. Never dispatched twice:
+            # look for the run; if it is not there the slot stays open and a resume looks again.
+            found = self._lookup(slot, wait=min(30.0, self.settings.queue_timeout_seconds))
+            if found is None:
+                raise
+            self._dispatched(slot, found)
+            self.note(f"{label}: dispatched GitHub Actions run {slot.run_id} (found by correlation id): {slot.url}")
+            return slot
         if answer.run_id is not None:
             slot.run_id = answer.run_id
             slot.url = answer.html_url or answer.run_url or ""
@@ -464,7 +473,11 @@ class _ActionsRuns:
         the slot stays open in the journal, so a resume re-attaches to that run instead of
         dispatching another.
         """
-        if slot.run_id is not None and slot.closed is None:
+        if slot.run_id is None:
+            # Dispatched without an answer yet: left open, a resume looks for its run by correlation id.
+            self.live.pop(slot.correlation_id, None)
+            return
+        if slot.closed is None:
             try:
                 status = self.client.cancel(slot.run_id)
             except (GitHubError, ConfigError) as exc:

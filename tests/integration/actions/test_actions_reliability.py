@@ -151,3 +151,32 @@ def test_5xx_while_polling_is_survived(harness: ActionsHarness) -> None:
         failed = [r for r in harness.world.github.requests if r.status == 502]
     assert len(failed) == 3
     assert [d for d in sleep.delays if d >= 1.0][:3] == [1.0, 2.0, 4.0]
+
+
+def test_dispatch_answer_lost_is_found_not_redispatched(harness: ActionsHarness) -> None:
+    """The dispatch landed but its answer was cut off: the run is found by correlation id, dispatched once."""
+    harness.world.github.inject(f"{API_PREFIX}/repos/{E2E_REPO}/actions/workflows/", Fault("truncated"), method="POST")
+    before = len(canary_dispatches(harness))
+    gate, report = harness.gate("WP04")
+    step = report.step("WP04")
+    assert step is not None and step.status is StepStatus.PASSED, step.reason if step else None
+    assert canary_dispatches(harness)[before:] == [f"{gate.run_id}-WP04-1"]
+    assert '"found_by": "correlation id"' in (gate.run_dir / "journal.jsonl").read_text()
+
+
+def test_dispatch_5xx_then_resume_dispatches_the_slot_once(harness: ActionsHarness) -> None:
+    """A 502 to the dispatch (nothing landed): could not decide; the resume dispatches that slot, once."""
+    harness.world.github.inject(
+        f"{API_PREFIX}/repos/{E2E_REPO}/actions/workflows/", Fault("status", 502), method="POST"
+    )
+    before = len(canary_dispatches(harness))
+    config = harness.config(queue_timeout_seconds=1.0)
+    gate, report = harness.gate("WP04", config)
+    step = report.step("WP04")
+    assert step is not None and step.status is StepStatus.ERROR
+    assert step.facts["exit_code"] == 3
+    assert canary_dispatches(harness)[before:] == []
+    _gate, again = harness.gate("WP04", config, resume=gate.run_id)
+    redo = again.step("WP04")
+    assert redo is not None and redo.status is StepStatus.PASSED, redo.reason if redo else None
+    assert canary_dispatches(harness)[before:] == [f"{gate.run_id}-WP04-1"]
