@@ -287,6 +287,8 @@ class ActionsRunner:
             for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
                 log(line)
             out.unlink(missing_ok=True)
+        if code != 0 and give_up():
+            raise _CancelledError  # killed by a cancel or the runner's stop, not a failure of its own
         return code
 
 

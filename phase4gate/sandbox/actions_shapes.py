@@ -82,8 +82,10 @@ def _scalar(raw: str | None) -> str | None:
     if raw is None:
         return None
     text = raw.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
+    if text[:1] in {"'", '"'}:
+        end = text.find(text[0], 1)
+        if end > 0:  # a quoted scalar, perhaps followed by a comment
+            return text[1:end]
     # A trailing comment on a plain scalar.
     return re.sub(r"\s+#.*$", "", text)
 

@@ -82,7 +82,6 @@ __all__ = [
     "ActionsBehaviour",
     "ActionsService",
     "BlobFetch",
-    "CompletedStep",
     "RunTicket",
 ]
 
@@ -121,9 +120,11 @@ class ActionsBehaviour:
     secondary limit (429, then 403, both with ``Retry-After``) and then a primary limit (403,
     ``x-ratelimit-remaining: 0``).  ``dispatch_error``: every dispatch answers 422 with it.
     ``queue_seconds``: how long a run stays queued before a free runner takes it.
+    ``conclusion``: the run reports this conclusion whatever its job did (e.g. ``success`` for
+    a failed canary: evidence that contradicts itself; or ``startup_failure``).
 
     The per-run knobs (re-run, digest, head SHA, cancel, queued forever, artifact TTL, rate
-    limits) apply to the runs of ``workflow`` (a file name; None: every workflow) whose
+    limits, conclusion) apply to the runs of ``workflow`` (a file name; None: every workflow) whose
     ``run_number`` is in ``runs`` (empty: every run).
     """
 
@@ -139,6 +140,7 @@ class ActionsBehaviour:
     rate_limit_retry_after: int = 1
     dispatch_error: str | None = None
     queue_seconds: float = 0.05
+    conclusion: str | None = None
     workflow: str | None = None
     runs: tuple[int, ...] = ()
 
@@ -161,6 +163,7 @@ class ActionsBehaviour:
             queued_forever=False,
             artifact_ttl_seconds=ARTIFACT_RETENTION_SECONDS,
             rate_limited=False,
+            conclusion=None,
         )
 
 
@@ -187,16 +190,6 @@ class RunTicket:
     inputs: Mapping[str, str]
     source: str
     concurrency: str | None
-
-
-@frozen
-class CompletedStep:
-    """A step as the runner ran it."""
-
-    name: str
-    conclusion: str
-    started_at: float
-    completed_at: float
 
 
 @frozen
@@ -236,6 +229,7 @@ class ActionsService:
         self._next_artifact = _ARTIFACT_ID_BASE
         self._on_queued: Callable[[RunTicket], None] | None = None
         self._workflow_cache: dict[tuple[str, str], WorkflowFile | None] = {}
+        self._commit_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     # ------------------------------------------------------------------ configuration
 
@@ -285,6 +279,8 @@ class ActionsService:
         return self.sources.get(repo.full_name.lower())
 
     def _workflow_at(self, source: str, commit: str, path: str) -> WorkflowFile | None:
+        if commit == "HEAD":  # cache by commit: the default branch may move
+            commit = git_text(source, "rev-parse", "HEAD") or commit
         key = (commit, path)
         if key not in self._workflow_cache:
             text = git_text(source, "show", f"{commit}:{path}")
@@ -340,6 +336,12 @@ class ActionsService:
         )
 
     def _head_commit(self, run: WorkflowRunState) -> dict[str, Any] | None:
+        key = (run.repo.lower(), run.head_sha)
+        if key not in self._commit_cache:
+            self._commit_cache[key] = self._read_commit(run)
+        return self._commit_cache[key]
+
+    def _read_commit(self, run: WorkflowRunState) -> dict[str, Any] | None:
         source = self.sources.get(run.repo.lower())
         raw = (
             git_text(source, "show", "-s", "--format=%T%n%an%n%ae%n%cn%n%ce%n%cI%n%B", run.head_sha) if source else None
@@ -456,7 +458,8 @@ class ActionsService:
                     return error(422, f"Required input '{name}' not provided")
                 if spec.default is not None:
                     values[name] = spec.default
-        run = self._new_run(repo, path, wf, sha=sha, branch=short, inputs=values, request=request)
+        login = self.emulator.who_login(request)
+        run = self._new_run(repo, path, wf, sha=sha, branch=short, inputs=values, login=login)
         self.dispatches.append(dict(body))
         wants = body.get("return_run_details") is True or (version == RUN_DETAILS_VERSION and behaviour.run_details)
         if not wants:
@@ -479,7 +482,8 @@ class ActionsService:
         sha: str,
         branch: str,
         inputs: dict[str, str],
-        request: Request,
+        login: str | None,
+        event: str = "workflow_dispatch",
     ) -> WorkflowRunState:
         now = self.clock()
         self._next_run += 1
@@ -487,7 +491,6 @@ class ActionsService:
         number = 1 + max((r.run_number for r in self.runs if r.workflow_id == wid), default=0)
         knobs = self.behaviour.for_run(path, number)
         sha = knobs.head_sha or sha
-        login = self.emulator.who_login(request)
         run = WorkflowRunState(
             id=self._next_run,
             repo=repo.full_name,
@@ -497,7 +500,7 @@ class ActionsService:
             run_number=number,
             head_branch=branch,
             head_sha=sha,
-            event="workflow_dispatch",
+            event=event,
             inputs=inputs,
             display_title=display_title(wf, inputs),
             actor=login,
@@ -510,6 +513,42 @@ class ActionsService:
         if knobs.rate_limited:
             self._inject_rate_limits(run)
         return run
+
+    def add_run(  # noqa: PLR0913 - a run's origin, each a keyword
+        self,
+        repo: str,
+        workflow: str,
+        *,
+        inputs: Mapping[str, str],
+        ref: str = "main",
+        event: str = "push",
+        actor: str = "someone-else",
+    ) -> int:
+        """Start a run nobody dispatched through the API (another trigger or another client); return its id.
+
+        For scenarios where a run that is not the gate's carries the same correlation id.
+
+        Raises:
+            KeyError: no such repository, workflow or ref.
+        """
+        with self.lock:
+            seed_repo = self.emulator.state.repo(repo)
+            source = self.sources.get(repo.lower())
+            path = self._find_workflow(seed_repo, workflow) if seed_repo else None
+            resolved = self._resolve_ref(source, ref) if source else None
+            wf = self._workflow_at(source, resolved[0], path) if source and resolved and path else None
+            if seed_repo is None or path is None or resolved is None or wf is None:
+                msg = f"no workflow {workflow!r} at {ref!r} in {repo}"
+                raise KeyError(msg)
+            values = dict(inputs)
+            sha, branch = resolved
+            run = self._new_run(seed_repo, path, wf, sha=sha, branch=branch, inputs=values, login=actor, event=event)
+            return run.id
+
+    def runs_with(self, name: str, value: str) -> list[WorkflowRunState]:
+        """Return the runs whose input *name* is *value* (e.g. every run of one correlation id)."""
+        with self.lock:
+            return [r for r in self.runs if r.inputs.get(name) == value]
 
     def _knobs(self, run: WorkflowRunState) -> ActionsBehaviour:
         return self.behaviour.for_run(run.workflow_path, run.run_number)
@@ -849,7 +888,7 @@ class ActionsService:
                     )
                 )
             attempt.logs = logs
-            self._finish(attempt, conclusion)
+            self._finish(attempt, knobs.conclusion or conclusion)
             if knobs.rerun_first_attempt and attempt.number == 1 and conclusion != "cancelled":
                 self._new_attempt(run, "octo-maintainer")
 

@@ -227,7 +227,9 @@ class World:
         build_e2e_checkout(self.e2e_checkout, python=self.python)
         from phase4gate.sandbox.e2e import build_e2e_repo  # noqa: PLC0415
 
-        self.commits.update({f"e2e-actions:{k}": v for k, v in build_e2e_repo(self.e2e_actions_repo).items()})
+        self.commits.update(
+            {f"e2e-actions:{k}": v for k, v in build_e2e_repo(self.e2e_actions_repo, python=self.python).items()}
+        )
 
     def _fix_for_1141(self) -> str:
         variant = {

@@ -23,7 +23,7 @@ import urllib3
 from attrs import frozen
 
 from phase4gate.sandbox.actions_runner import ActionsRunner
-from phase4gate.sandbox.actions_shapes import read_workflow
+from phase4gate.sandbox.actions_shapes import display_title, read_workflow
 from phase4gate.sandbox.e2e import (
     CANARY_WORKFLOW,
     CANARY_WORKFLOW_TEXT,
@@ -571,6 +571,78 @@ def test_signed_url_expires_after_its_ttl(gh: Gh) -> None:
         actions.clock = real
 
 
+def test_a_failed_canary_fails_the_run_and_still_uploads_its_run_file(gh: Gh, stack: Stack) -> None:
+    stack.saas.extra["canary"] = canary_state(fail={4: "AssertionError: peeked row is not the rollback"})
+    run_id = gh.dispatched("gate-fail/1")
+    assert gh.wait(run_id)["conclusion"] == "failure"
+    steps = {s["name"]: s["conclusion"] for s in gh.json("GET", f"/actions/runs/{run_id}/jobs")["jobs"][0]["steps"]}
+    assert steps["Run"] == "failure"
+    assert steps["Upload the artifact"] == "success"
+    art = gh.json("GET", f"/actions/runs/{run_id}/artifacts")["artifacts"][0]
+    blob = gh.fetch_signed(gh.request("GET", art["archive_download_url"]).headers["Location"])
+    assert json.loads(zipfile.ZipFile(io.BytesIO(blob.data)).read("runs/run-1.json"))["outcome"] == "fail"
+
+
+def test_an_unknown_cli_version_fails_the_install_step(gh: Gh) -> None:
+    r = gh.request(
+        "POST",
+        f"/actions/workflows/{CANARY_WORKFLOW}/dispatches",
+        {"ref": "main", "inputs": {"cli_version": "9.9.9", "correlation_id": "gate-bad-version/1"}},
+    )
+    assert r.status == 204
+    run = next(iter(gh.em.actions.runs_with("correlation_id", "gate-bad-version/1")))
+    assert gh.wait(run.id)["conclusion"] == "failure"
+    steps = {s["name"]: s["conclusion"] for s in gh.json("GET", f"/actions/runs/{run.id}/jobs")["jobs"][0]["steps"]}
+    assert steps["Install spec-kitty-cli"] == "failure"
+    assert steps["Run"] == "skipped"
+    assert gh.json("GET", f"/actions/runs/{run.id}/artifacts")["total_count"] == 0
+
+
+def test_run_counters_carry_across_workspaces(gh: Gh, stack: Stack) -> None:
+    """Each run has a fresh workspace, yet the suite's run counter goes on (flaky_fail_run works on Actions)."""
+    counter = stack.runner.work_root / "counters" / E2E_REPO.replace("/", "__")
+    path = counter / "artifacts" / "sync_identity_boundary" / ".run-count"
+    done = int(path.read_text(encoding="utf-8")) if path.exists() else 0
+    stack.saas.extra["canary"] = canary_state(flaky_fail_run=done + 2)
+    first = gh.wait(gh.dispatched("gate-count/1"))
+    second = gh.wait(gh.dispatched("gate-count/2"))
+    assert (first["conclusion"], second["conclusion"]) == ("success", "failure")
+    assert int(path.read_text(encoding="utf-8")) == done + 2
+
+
+def test_knob_conclusion_contradicts_the_job(gh: Gh, stack: Stack) -> None:
+    """A failing canary whose run reports success: the artifact's run file says fail."""
+    stack.saas.extra["canary"] = canary_state(fail={2: "AssertionError: boom"})
+    gh.em.actions.set_behaviour(conclusion="success")
+    run_id = gh.dispatched("gate-contradiction/1")
+    assert gh.wait(run_id)["conclusion"] == "success"
+    art = gh.json("GET", f"/actions/runs/{run_id}/artifacts")["artifacts"][0]
+    blob = gh.fetch_signed(gh.request("GET", art["archive_download_url"]).headers["Location"])
+    run_file = json.loads(zipfile.ZipFile(io.BytesIO(blob.data)).read("runs/run-1.json"))
+    assert run_file["outcome"] == "fail"
+    jobs = gh.json("GET", f"/actions/runs/{run_id}/jobs")["jobs"]
+    assert jobs[0]["conclusion"] == "success"
+
+
+def test_a_run_nobody_dispatched_carries_the_same_correlation_id(gh: Gh) -> None:
+    """``add_run`` starts a foreign run (another trigger); listing by event tells it apart."""
+    gh.em.actions.set_behaviour(queued_forever=True)
+    mine = gh.dispatched("gate-foreign/1")
+    foreign = gh.em.actions.add_run(
+        E2E_REPO, CANARY_WORKFLOW, inputs={"cli_version": RC, "correlation_id": "gate-foreign/1"}
+    )
+    assert {r.id for r in gh.em.actions.runs_with("correlation_id", "gate-foreign/1")} == {mine, foreign}
+    listed = gh.json("GET", f"/actions/workflows/{CANARY_WORKFLOW}/runs?per_page=100")["workflow_runs"]
+    titles = {r["id"]: (r["event"], r["display_title"]) for r in listed}
+    assert titles[foreign][0] == "push"
+    assert titles[mine][0] == "workflow_dispatch"
+    assert titles[mine][1] == titles[foreign][1]
+    dispatched = gh.json("GET", f"/actions/workflows/{CANARY_WORKFLOW}/runs?event=workflow_dispatch&per_page=100")
+    assert foreign not in {r["id"] for r in dispatched["workflow_runs"]}
+    with pytest.raises(KeyError):
+        gh.em.actions.add_run(E2E_REPO, "nope.yml", inputs={})
+
+
 # ---------------------------------------------------------------------- the workflow files
 
 
@@ -597,3 +669,43 @@ def test_example_workflow_matches_the_fixture_in_what_the_gate_relies_on() -> No
         "cancel-in-progress: false",
     ):
         assert needed in text, needed
+
+
+@pytest.mark.parametrize(
+    ("text", "dispatch", "inputs"),
+    [
+        ("name: a\non: workflow_dispatch\n", True, {}),
+        ("name: a\non: [push, workflow_dispatch]\n", True, {}),
+        ("name: a\non:\n  push:\n    branches: [main]\n", False, {}),
+        (
+            "name: a\n'on':\n  workflow_dispatch:\n    inputs:\n      x:\n        default: \"1\" # one\n",
+            True,
+            {"x": "1"},
+        ),
+        (
+            (
+                "name: a\non:\n  workflow_dispatch:\n    inputs:\n      x:\n        description: |\n          on: push\n"
+                "          y: 1\n        required: true\njobs:\n  j:\n    steps:\n      - run: |\n          inputs: z\n"
+            ),
+            True,
+            {"x": None},
+        ),
+    ],
+)
+def test_workflow_reader_reads_the_keys_the_emulator_needs(
+    text: str, dispatch: bool, inputs: dict[str, str | None]
+) -> None:
+    wf = read_workflow(text, path="w.yml")
+    assert wf.name == "a"
+    assert wf.dispatch is dispatch
+    assert {k: v.default for k, v in wf.inputs.items()} == inputs
+
+
+def test_display_title_substitutes_inputs_and_defaults() -> None:
+    text = (
+        "name: n\nrun-name: c ${{ inputs.id }} / ${{ github.event.inputs.v }} ${{ github.actor }}\n"
+        "on:\n  workflow_dispatch:\n    inputs:\n      id: {}\n      v:\n        default: d\n"
+    )
+    wf = read_workflow(text, path="w.yml")
+    assert display_title(wf, {"id": "gate-7/WP04/1"}) == "c gate-7/WP04/1 / d ${{ github.actor }}"
+    assert display_title(read_workflow("name: plain\n", path="p.yml"), {}) == "plain"

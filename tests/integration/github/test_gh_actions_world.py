@@ -72,6 +72,36 @@ def test_actions_world_runs_the_canary_and_teamspace_on_the_runner(tmp_path: Pat
     assert teamspace["conclusion"] == "success"
 
 
+def test_stopping_the_world_ends_a_running_canary(tmp_path: Path, seen_tokens: list[str]) -> None:
+    """A hung canary on the runner: World.stop() kills its whole process group and joins the workers."""
+    from phase4gate.sandbox.e2e import canary_state
+
+    world = World(tmp_path / "w", executor="github-actions").start()
+    try:
+        seen_tokens.extend(world.github.state.tokens)
+        world.saas.extra["canary"] = canary_state(hang_seconds=600)
+        http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=30))
+        headers = {"Authorization": f"Bearer {world.github.token}"}
+        url = f"{world.github.api_url}/repos/{world.describe()['actions_repo']}/actions/workflows/{CANARY_WORKFLOW}"
+        body = {"ref": "main", "inputs": {"cli_version": "3.2.0rc16", "correlation_id": "stop/1"}}
+        assert http.request("POST", f"{url}/dispatches", body=json.dumps(body).encode(), headers=headers).status == 204
+        runner = world.actions_runner
+        deadline = time.monotonic() + WAIT_SECONDS
+        groups: list[int] = []
+        while not groups:
+            with runner._lock:
+                groups = [p.pid for p in runner._procs if p.args[-1] == "--yes"]
+            assert time.monotonic() < deadline, "the canary never started"
+            time.sleep(0.05)
+    finally:
+        world.stop()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(groups[0], 0)
+    assert all(not t.is_alive() for t in runner._threads)
+    run = world.github.actions.runs[-1]
+    assert run.latest.conclusion == "cancelled"
+
+
 def test_local_world_serves_actions_but_runs_nothing(tmp_path: Path) -> None:
     """The local executor's world answers the Actions API (workflows listed) with no runner attached."""
     with World(tmp_path / "w") as world:
