@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from phase4gate.models import StepStatus
 from phase4gate.sandbox._server import Fault
 from phase4gate.sandbox.e2e import canary_state
@@ -94,8 +96,9 @@ def test_sigkill_after_dispatch_before_journal_then_resume_dispatches_once(
     assert step.facts["attempt_dir"] == "rc16-single-attempt2"
 
 
-def test_sigint_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path) -> None:
-    """Ctrl-C while a run is in progress: the run is cancelled on GitHub, the cancel journalled, the gate stops."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stop_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path, signum: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM while a run is in progress: the run is cancelled on GitHub, journalled, the gate stops."""
     harness.world.saas.extra["canary"] = canary_state(hang_seconds=120.0)
     proc = _child(harness, tmp_path, "WP04")
     run_dir, events = _wait_for_journal(harness.evidence_root, "dispatched", proc)
@@ -108,11 +111,11 @@ def test_sigint_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path)
         if status == "in_progress":
             break
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signum)
     _out, err = proc.communicate(timeout=HANG_GUARD_SECONDS)
     # The gate stopped (the test child prints the StopRequested the CLI turns into exit 130).
     assert proc.returncode != 0
-    assert "stopped by SIGINT" in err, err[-2000:]
+    assert f"stopped by {signum.name}" in err, err[-2000:]
     with harness.world.github.lock:
         cancels = [r for r in harness.world.github.requests if r.path.endswith(f"/actions/runs/{run_id}/cancel")]
     assert len(cancels) == 1
@@ -122,7 +125,7 @@ def test_sigint_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path)
         if (e.get("actions") or {}).get("state") == "closed"
     ]
     assert len(closed) == 1
-    assert str(closed[0]["why"]).startswith("cancelled: the gate was stopped (SIGINT)")
+    assert str(closed[0]["why"]).startswith(f"cancelled: the gate was stopped ({signum.name})")
     assert '"event": "interrupted"' in (run_dir / "journal.jsonl").read_text()
     deadline = time.monotonic() + HANG_GUARD_SECONDS
     conclusion = None
