@@ -126,6 +126,19 @@ def canary_executor(ctx: StepContext) -> CanaryExecutor:
             note=ctx.note,
             secrets=tuple(s for s in (ctx.token,) if s),
         )
+    if kind == "github-actions":
+        from phase4gate.adapters.actions.executor import ActionsCanaryExecutor  # noqa: PLC0415
+
+        return ActionsCanaryExecutor(
+            ctx.config,
+            store=ctx.store,
+            wp=ctx.wp,
+            gate_run_id=ctx.run_id,
+            environ=ctx.environ,
+            clients=ctx.clients,
+            cli_version=None if ctx.dry_run else str(ctx.fact("WP02", "rc_version")),
+            note=ctx.note,
+        )
     raise ConfigError(f"{kind!r} is not available in this build", field="canary.executor")
 
 
@@ -150,6 +163,20 @@ def teamspace_executor(ctx: StepContext) -> TeamspaceExecutor:
             lock_wait=canary_lock_wait(ctx.config),
             note=ctx.note,
             secrets=tuple(s for s in (ctx.token,) if s),
+        )
+    if kind == "github-actions":
+        from phase4gate.adapters.actions.executor import ActionsTeamspaceExecutor  # noqa: PLC0415
+
+        return ActionsTeamspaceExecutor(
+            ctx.config,
+            store=ctx.store,
+            wp=ctx.wp,
+            gate_run_id=ctx.run_id,
+            environ=ctx.environ,
+            clients=ctx.clients,
+            cli_version=None if ctx.dry_run else str(ctx.fact("WP02", "rc_version")),
+            evidence_path=ctx.evidence_path,
+            note=ctx.note,
         )
     raise ConfigError(f"{kind!r} is not available in this build", field="canary.executor")
 

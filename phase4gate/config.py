@@ -30,6 +30,8 @@ from phase4gate.errors import ConfigError, credential_kind
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "MAX_DISPATCH_INPUTS",
+    "ActionsConfig",
     "AuditConfig",
     "BlockerConfig",
     "CanaryConfig",
@@ -37,10 +39,13 @@ __all__ = [
     "CommentsConfig",
     "EvidenceConfig",
     "GateConfig",
+    "GitHubAppConfig",
     "GitHubConfig",
+    "PollConfig",
     "ReleaseConfig",
     "SaaSConfig",
     "SignatureConfig",
+    "TeamspaceActionsConfig",
     "TeamspaceConfig",
     "load_config",
     "to_toml",
@@ -158,6 +163,36 @@ def _repo_name(_inst: object, attribute: attrs.Attribute[Any], value: str | None
         raise ValueError(msg)
 
 
+_ENV_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not _ENV_NAME_RE.fullmatch(value):
+        msg = f"{attribute.name} must name an environment variable (letters, digits, _), got {value!r}"
+        raise ValueError(msg)
+
+
+def _token_envs(_inst: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    for repo, env in value.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo):
+            msg = f"{attribute.name}: key {repo!r} must look like 'owner/name'"
+            raise ValueError(msg)
+        if not _ENV_NAME_RE.fullmatch(str(env)):
+            msg = f"{attribute.name}[{repo!r}] must name an environment variable (letters, digits, _), got {env!r}"
+            raise ValueError(msg)
+
+
+@frozen
+class GitHubAppConfig:
+    """A GitHub App installation: ids, and the variable naming its private key file (never the key)."""
+
+    app_id: int = field(validator=_in_range, metadata={_RANGE: _AT_LEAST_ONE})
+    installation_id: int = field(validator=_in_range, metadata={_RANGE: _AT_LEAST_ONE})
+    private_key_env: str = field(default="GITHUB_APP_PRIVATE_KEY_FILE", validator=_env_name)
+    # Repositories the installation token is used for (empty: the [canary.actions] / [teamspace.actions] repos).
+    repos: tuple[str, ...] = ()
+
+
 @frozen
 class GitHubConfig:
     """Where GitHub is and how patient to be with it."""
@@ -169,6 +204,10 @@ class GitHubConfig:
     timeout_seconds: float = _seconds(30.0)
     deadline_seconds: float = _seconds(600.0)
     max_retries: int = _count(5, _Range(0, high=100))
+    # Repository ("owner/name") -> the environment variable holding that repository's token.
+    tokens: dict[str, str] = field(factory=dict, validator=_token_envs)
+    # A GitHub App whose installation token is minted for the Actions executor (phase4gate.adapters.github_app).
+    app: GitHubAppConfig | None = None
 
 
 @frozen
@@ -288,6 +327,83 @@ def _default_canary_env() -> dict[str, str]:
     return {"SPEC_KITTY_ENABLE_SAAS_SYNC": "1", "SPEC_KITTY_E2E_TRUSTED_RUNNER": "1"}
 
 
+_API_VERSIONS: Final = ("2022-11-28", "2026-03-10")
+# GitHub's limit on workflow_dispatch inputs, cli_version and correlation_id included.
+MAX_DISPATCH_INPUTS: Final = 25
+_RESERVED_INPUTS: Final = frozenset({"cli_version", "correlation_id"})
+
+
+@frozen
+class PollConfig:
+    """How often a dispatched run is read: ``initial_seconds``, times ``backoff`` per read, at most ``max_seconds``."""
+
+    initial_seconds: float = _seconds(5.0)
+    backoff: float = field(default=1.5, validator=_in_range, metadata={_RANGE: _Range(1, high=10)})
+    max_seconds: float = _seconds(60.0)
+
+    def interval(self, reads: int) -> float:
+        """Return the pause after read number *reads* (1-based) of a run that is not completed."""
+        return float(min(self.max_seconds, self.initial_seconds * self.backoff ** max(0, reads - 1)))
+
+
+def _inputs(_inst: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    reserved = sorted(set(value) & _RESERVED_INPUTS)
+    if reserved:
+        msg = f"{attribute.name}: {', '.join(reserved)} is set by the gate (the RC and the run's correlation id)"
+        raise ValueError(msg)
+    if len(value) + len(_RESERVED_INPUTS) > MAX_DISPATCH_INPUTS:
+        msg = (
+            f"{attribute.name}: {len(value)} extra inputs plus cli_version and correlation_id exceed GitHub's "
+            f"{MAX_DISPATCH_INPUTS} workflow_dispatch inputs"
+        )
+        raise ValueError(msg)
+
+
+def _sha(_inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not re.fullmatch(r"[0-9a-f]{40}", value):
+        msg = f"{attribute.name} must be a full 40-character lowercase commit SHA, got {value!r}"
+        raise ValueError(msg)
+
+
+def _workflow_file(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.ya?ml|[0-9]+", value):
+        msg = f"{attribute.name} must be a workflow file name (name.yml) or a workflow id, got {value!r}"
+        raise ValueError(msg)
+
+
+@frozen
+class ActionsConfig:
+    """``[canary.actions]``: the workflow that runs one canary run on GitHub Actions."""
+
+    repo: str | None = field(default=None, validator=_repo_name)  # None: github.e2e_repo
+    workflow: str = field(default="identity-boundary-canary.yml", validator=_workflow_file)
+    ref: str = "main"
+    pinned_sha: str | None = field(default=None, validator=_sha)
+    artifact: str = "sync-identity-boundary"
+    inputs: dict[str, str] = field(factory=dict, validator=_inputs)
+    api_version: Literal["2022-11-28", "2026-03-10"] = "2022-11-28"
+    queue_timeout_seconds: float = _seconds(900.0)
+    run_timeout_seconds: float = _seconds(3600.0)
+    poll: PollConfig = PollConfig()
+
+
+@frozen
+class TeamspaceActionsConfig:
+    """``[teamspace.actions]``: the workflow of one Teamspace run, and how many may run at once."""
+
+    repo: str | None = field(default=None, validator=_repo_name)
+    workflow: str = field(default="teamspace-mvp.yml", validator=_workflow_file)
+    ref: str = "main"
+    pinned_sha: str | None = field(default=None, validator=_sha)
+    artifact: str = "teamspace-mvp"
+    inputs: dict[str, str] = field(factory=dict, validator=_inputs)
+    api_version: Literal["2022-11-28", "2026-03-10"] = "2022-11-28"
+    queue_timeout_seconds: float = _seconds(900.0)
+    run_timeout_seconds: float = _seconds(3600.0)
+    poll: PollConfig = PollConfig()
+    parallel: int = _count(1, _Range(1, high=4))
+
+
 @frozen
 class CanaryConfig:
     """WP04/WP05: the identity-boundary canary runner."""
@@ -308,6 +424,7 @@ class CanaryConfig:
     signatures: tuple[SignatureConfig, ...] = _DEFAULT_SIGNATURES
     # JUnit test-id substring -> scenario id, for runners that write no run file.
     scenario_map: dict[str, int] = field(factory=dict, validator=_items_in_range, metadata={_ITEM_RANGE: _AT_LEAST_ONE})
+    actions: ActionsConfig = ActionsConfig()
 
 
 @frozen
@@ -324,6 +441,7 @@ class TeamspaceConfig:
     command: tuple[str, ...] = ("uv", "run", "pytest", "-v")
     log_path: str = field(default="/tmp/teamspace-canary-run-{n}.log", validator=_placeholders("n"))  # noqa: S108 - the plan's path
     timeout_seconds: float = _seconds(1800.0)
+    actions: TeamspaceActionsConfig = TeamspaceActionsConfig()
 
 
 @frozen
@@ -383,7 +501,7 @@ class GateConfig:
 
 
 _SECRET_KEY_RE = re.compile(r"(token|password|passwd|secret|api_key|apikey|credential)s?$", re.IGNORECASE)
-_ALLOWED_SECRET_KEYS: Final = frozenset({"token_env"})
+_ALLOWED_SECRET_KEYS: Final = frozenset({"token_env", "tokens"})
 _PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -676,4 +794,4 @@ def _toml_table_any(name: str, table: Mapping[str, Any], out: list[str], *, arra
 
 
 # Sub-objects that are attrs sections (written as [a.b] tables, not inline tables).
-_SUBTABLE_KEYS: Final = frozenset({"e2e", "tracker"})
+_SUBTABLE_KEYS: Final = frozenset({"e2e", "tracker", "actions", "poll", "app"})

@@ -43,7 +43,8 @@ from typing import Any, Final, Self
 from urllib.parse import parse_qs
 
 from phase4gate.sandbox._server import EmulatorServer, RecordedRequest, Request, Response
-from phase4gate.sandbox.github_actions import ActionsService
+from phase4gate.sandbox.github_actions import BLOB_PREFIX, ActionsService
+from phase4gate.sandbox.github_app_routes import answer_app_route
 from phase4gate.sandbox.github_seed import (
     Seed,
     SeedComment,
@@ -178,6 +179,10 @@ class GitHubEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Response:
         """Authenticate, rate-limit, route, and add ``x-ratelimit-*`` and ``ETag`` headers."""
+        if request.path.startswith(BLOB_PREFIX):
+            return self.actions.serve_blob(request)  # a signed URL: no token, no rate limit
+        if (app_answer := answer_app_route(self, request)) is not None:  # a GitHub App signs in with a JWT
+            return app_answer
         with self.lock:
             token = _token_of(request.headers)
             spec = self.state.tokens.get(token) if token else None
