@@ -1,6 +1,7 @@
 # Thin wrappers: every target is one nox session (nox installs what it needs).
 NOX ?= nox
 SCENARIO ?=
+EXECUTOR ?=
 
 .PHONY: gate demo test lint typecheck bench
 
@@ -8,7 +9,7 @@ gate:
 	$(NOX) -s gate -- $(ARGS)
 
 demo:
-	$(NOX) -s demo -- $(if $(SCENARIO),--scenario $(SCENARIO),) $(ARGS)
+	$(NOX) -s demo -- $(if $(SCENARIO),--scenario $(SCENARIO),) $(if $(EXECUTOR),--executor $(EXECUTOR),) $(ARGS)
 
 test:
 	$(NOX) -s tests network lint typecheck

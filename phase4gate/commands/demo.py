@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from phase4gate.sandbox.world import Scenario
 
 DESCRIPTION = """\
 Start the sandbox world (GitHub, package-index and SaaS emulators on 127.0.0.1, the
@@ -11,7 +15,11 @@ through exactly the code path of a real gate, print the report and both rendered
 comments, say where the evidence is, and stop the world (also on Ctrl-C).
 
 --scenario NAME ends the gate on one stop condition; --scenario list lists them.
-Exit codes as `run`: 0 green, 1 stopped, 3 could not decide."""
+--executor github-actions runs every canary and Teamspace run on the sandbox's GitHub
+Actions (the emulator dispatches each run to a local runner pool that checks out the
+e2e fixture, installs the RC from the index emulator and uploads the artifact); the
+actions-* scenarios use it by themselves.
+Exit codes as `run`: 0 green, 1 stopped, 2 configuration refused, 3 could not decide."""
 
 EPILOG = """\
 examples:
@@ -19,7 +27,10 @@ examples:
   phase4gate demo --scenario two-blocker-squash
   phase4gate demo --scenario list
   phase4gate demo --history                    rc16 stops on a new signature, rc17 clears; the history
+  phase4gate demo --executor github-actions    the green gate, every canary run on (sandbox) Actions
+  phase4gate demo --scenario actions-rerun-attempt
   make demo SCENARIO=flaky-four-run
+  make demo EXECUTOR=github-actions
 """
 
 
@@ -29,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--scenario", default="green", metavar="NAME", help="a stop scenario, or 'list' (default: green)"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "github-actions"),
+        default=None,
+        help="who runs the canary and Teamspace runs (default: the scenario's; local for the classic ones)",
     )
     add_evidence_root(parser)
     parser.add_argument("--junit", metavar="FILE", help="also write one JUnit test case per WP to FILE")
@@ -43,17 +60,44 @@ def _list(as_json: bool) -> int:
     import json  # noqa: PLC0415
 
     from phase4gate.errors import ExitCode  # noqa: PLC0415
-    from phase4gate.sandbox.world import SCENARIOS  # noqa: PLC0415
+    from phase4gate.sandbox.world import ACTIONS_SCENARIOS, SCENARIOS  # noqa: PLC0415
 
+    every = (*SCENARIOS, *ACTIONS_SCENARIOS)
     if as_json:
-        rows = [{"name": s.name, "wp": s.wp, "kind": s.kind, "summary": s.summary} for s in SCENARIOS]
+        rows = [
+            {
+                "name": s.name,
+                "wp": s.wp,
+                "kind": s.kind,
+                "executor": s.executor,
+                "exit_code": _expected_exit(s),
+                "summary": s.summary,
+            }
+            for s in every
+        ]
         print(json.dumps(rows, indent=2))
         return ExitCode.PASSED
-    width = max(len(s.name) for s in SCENARIOS)
-    for s in SCENARIOS:
-        where = f"stops at {s.wp} ({s.kind})" if s.wp else "passes every WP"
-        print(f"{s.name:<{width}}  {where:<24}  {s.summary}")
+    width = max(len(s.name) for s in every)
+    for s in every:
+        print(f"{s.name:<{width}}  {_where(s):<32}  {s.summary}")
     return ExitCode.PASSED
+
+
+def _expected_exit(s: Scenario) -> int:
+    """Return the gate's exit code the scenario expects."""
+    if s.exit_code is not None:
+        return s.exit_code
+    return 1 if s.wp else 0
+
+
+def _where(s: Scenario) -> str:
+    """Return where a scenario ends, as `demo --scenario list` shows it."""
+    on = " on Actions" if s.executor == "github-actions" else ""
+    if s.wp is None:
+        return f"passes every WP{on}"
+    if s.kind is None:
+        return f"exit {_expected_exit(s)} at {s.wp}{on}"
+    return f"stops at {s.wp} ({s.kind}){on}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(message, file=sys.stderr)
 
-    say(f"demo: starting the sandbox world (scenario {chosen.name}: {chosen.summary})")
-    with World(scenario_name=chosen.name) as world:
+    executor = args.executor or chosen.executor
+    say(f"demo: starting the sandbox world (scenario {chosen.name}: {chosen.summary}; canary executor {executor})")
+    with World(scenario_name=chosen.name, executor=executor) as world:
         say("demo: " + ", ".join(f"{k} {v}" for k, v in world.describe().items() if k in {"github", "index", "saas"}))
         gate = Gate(
             world.config(evidence_root),
@@ -102,10 +147,11 @@ def run(args: argparse.Namespace) -> int:
             hit = (
                 stopped is not None
                 and stopped.wp == chosen.wp
-                and (stopped.stop_kind is not None and stopped.stop_kind.value == chosen.kind)
+                and (chosen.kind is None or (stopped.stop_kind is not None and stopped.stop_kind.value == chosen.kind))
+                and report.exit_code == _expected_exit(chosen)
             )
             verdict = "as expected" if hit else "NOT as expected"
-            say(f"demo: scenario {chosen.name} expects a {chosen.kind} stop at {chosen.wp}: {verdict}")
+            say(f"demo: scenario {chosen.name} expects {_where(chosen)}: {verdict}")
         say(f"demo: evidence in {gate.run_dir} (check it with `phase4gate verify {gate.run_dir}`)")
     write_outputs(report, args)
     return report.exit_code

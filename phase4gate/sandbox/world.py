@@ -22,14 +22,17 @@ from typing import Any, Final, Self
 from attrs import frozen
 
 from phase4gate.config import (
+    ActionsConfig,
     AuditConfig,
     CanaryConfig,
     CommentsConfig,
     EvidenceConfig,
     GateConfig,
     GitHubConfig,
+    PollConfig,
     ReleaseConfig,
     SaaSConfig,
+    TeamspaceActionsConfig,
     TeamspaceConfig,
 )
 
@@ -132,6 +135,14 @@ ACTIONS_SCENARIOS: Final = (
     ),
     Scenario("actions-dispatch-422", "dispatch answers 422 (no workflow_dispatch trigger)", "WP04", None, _GHA, 2),
 )
+
+# The sandbox's Actions runs start within a second and end within seconds: short bounds, a fast poll,
+# so the queued-forever scenario ends within seconds too.
+_SANDBOX_ACTIONS_TIMING: Final[dict[str, Any]] = {
+    "queue_timeout_seconds": 8.0,
+    "run_timeout_seconds": 300.0,
+    "poll": PollConfig(initial_seconds=0.2, backoff=1.5, max_seconds=1.0),
+}
 
 _BY_NAME: Final = {s.name: s for s in (*SCENARIOS, *ACTIONS_SCENARIOS)}
 
@@ -419,11 +430,19 @@ class World:
             audit=AuditConfig(checkouts={CLI_REPO: str(self.cli_path), E2E_REPO: str(self.e2e_fix_path)}),
             release=ReleaseConfig(index_url=self.index.simple_url, install_timeout_seconds=300.0),
             saas=SaaSConfig(base_url=self.saas.base_url, fly_image=FLY_IMAGE, deadline_seconds=20.0, retries=1),
-            canary=CanaryConfig(e2e_checkout=str(self.e2e_checkout), timeout_seconds=300.0),
+            canary=CanaryConfig(
+                e2e_checkout=str(self.e2e_checkout),
+                timeout_seconds=300.0,
+                executor="github-actions" if self.executor == _GHA else "local",
+                actions=ActionsConfig(pinned_sha=self.commits["e2e-actions:pinned"], **_SANDBOX_ACTIONS_TIMING),
+            ),
             teamspace=TeamspaceConfig(
                 command=(self.python, "-m", "pytest", "-v"),
                 log_path=str(self.root / "logs" / "teamspace-canary-run-{n}.log"),
                 timeout_seconds=300.0,
+                actions=TeamspaceActionsConfig(
+                    pinned_sha=self.commits["e2e-actions:pinned"], **_SANDBOX_ACTIONS_TIMING
+                ),
             ),
             comments=CommentsConfig(min_write_interval_seconds=0.0),
             evidence=EvidenceConfig(root=str(root)),

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Final
 from phase4gate.canary_protocol import REDEPLOY_CONDITION, saas_change, teamspace_executor
 from phase4gate.checks.canary import check_teamspace_run, parse_junit, triage_teamspace_log
 from phase4gate.errors import ProcessError
-from phase4gate.models import EvidenceRef, StepOutcome, StopKind
+from phase4gate.models import EvidenceRef, FactValue, StepOutcome, StopKind
 
 if TYPE_CHECKING:
     from phase4gate.adapters.http import ReadOnlyClient
-    from phase4gate.executor import TeamspaceExecutor
+    from phase4gate.executor import RunCitation, TeamspaceExecutor
     from phase4gate.gate import StepContext
 
 __all__ = ["CONDITION", "run"]
@@ -71,6 +71,7 @@ def _run_held(ctx: StepContext, executor: TeamspaceExecutor, health: ReadOnlyCli
     ts = ctx.config.teamspace
     refs: list[EvidenceRef] = []
     logs: list[str] = []
+    cited: list[RunCitation] = []
     changed = saas_change(ctx, health)
     if changed is not None:
         return _redeployed(changed, f"seen before Teamspace run 1 of {ts.runs}", 0, refs, logs)
@@ -80,6 +81,8 @@ def _run_held(ctx: StepContext, executor: TeamspaceExecutor, health: ReadOnlyCli
         refs.extend(cap.refs)
         if cap.log_rel is not None:
             logs.append(cap.log_rel)
+        if cap.citation is not None and cap.citation.run_id:
+            cited.append(cap.citation)
         log_rel = cap.log_rel or "(no log)"
         if cap.timed_out or cap.junit_text is None:
             why = f"did not finish within {ts.timeout_seconds:g}s" if cap.timed_out else "wrote no JUnit report"
@@ -111,11 +114,19 @@ def _run_held(ctx: StepContext, executor: TeamspaceExecutor, health: ReadOnlyCli
                     "teamspace_failed_run": n,
                     "teamspace_triage": triage.kind.value,
                     "teamspace_logs": ",".join(logs),
+                    **_citation_facts(cited),
                 },
                 evidence=tuple(refs),
             )
     return StepOutcome.passed(
         f"{ts.runs}/{ts.runs} Teamspace runs pass; logs {', '.join(logs)}",
-        facts={"teamspace_runs_passed": ts.runs, "teamspace_logs": ",".join(logs)},
+        facts={"teamspace_runs_passed": ts.runs, "teamspace_logs": ",".join(logs), **_citation_facts(cited)},
         evidence=tuple(refs),
     )
+
+
+def _citation_facts(cited: list[RunCitation]) -> dict[str, FactValue]:
+    """Return the ``executor_run_ids`` / ``executor_run_urls`` facts of runs an executor cited (none locally)."""
+    if not cited:
+        return {}
+    return {"executor_run_ids": ",".join(c.run_id for c in cited), "executor_run_urls": ",".join(c.url for c in cited)}

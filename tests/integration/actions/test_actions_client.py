@@ -68,12 +68,15 @@ def test_requests_one_canary_run_costs(harness: ActionsHarness) -> None:
     """A canary run costs one dispatch, run reads, jobs, one artifacts list, one download and one logs download."""
     with harness.world.github.lock:
         start = len(harness.world.github.requests)
+        blobs_before = len(harness.actions.blob_fetches)
     _gate, report = harness.gate("WP04")
     step = report.step("WP04")
     assert step is not None and step.status is StepStatus.PASSED, step.reason if step else None
     with harness.world.github.lock:
         made = [r for r in harness.world.github.requests[start:] if "/actions/" in r.path or "/_blobs/" in r.path]
-    kinds: dict[str, int] = {}
+        # Signed URLs live on the blob server (another origin, as GitHub's blob host).
+        blobs = harness.actions.blob_fetches[blobs_before:]
+    kinds: dict[str, int] = {"blob": len(blobs)} if blobs else {}
     for r in made:
         tail = r.path.rsplit("/actions/", 1)[-1]
         kind = (

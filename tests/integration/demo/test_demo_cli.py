@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from phase4gate.sandbox.world import SCENARIOS
+from phase4gate.sandbox.world import ACTIONS_SCENARIOS, SCENARIOS
 from tests.conftest import HANG_GUARD_SECONDS
 
 EXE = shutil.which("phase4gate")
@@ -35,10 +35,11 @@ def test_list_names_every_scenario(tmp_path: Path) -> None:
     result = demo("--scenario", "list", cwd=tmp_path)
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert len(lines) == len(SCENARIOS)
+    assert len(lines) == len(SCENARIOS) + len(ACTIONS_SCENARIOS)
     assert re.search(r"^two-blocker-squash\s+stops at WP01 \(failed\)", result.stdout, re.MULTILINE)
+    assert re.search(r"^actions-cancelled\s+exit 3 at WP04 on Actions", result.stdout, re.MULTILINE)
     rows = json.loads(demo("--scenario", "list", "--json", cwd=tmp_path).stdout)
-    assert {r["name"] for r in rows} == {s.name for s in SCENARIOS}
+    assert {r["name"] for r in rows} == {s.name for s in (*SCENARIOS, *ACTIONS_SCENARIOS)}
 
 
 def test_green_demo_json(tmp_path: Path) -> None:
