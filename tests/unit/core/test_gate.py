@@ -16,6 +16,7 @@ from phase4gate.errors import NotImplementedStepError, UsageError
 from phase4gate.gate import (
     WORK_PACKAGES,
     Gate,
+    Step,
     StepContext,
     find_run,
     report_from_journal,
@@ -77,11 +78,11 @@ def test_unimplemented_step_is_exit_3(evidence_root: Path) -> None:
     """A WP whose step reference names nothing is 'could not decide' (exit 3), through the real resolution."""
     calls: list[str] = []
 
-    def wp01(ctx: StepContext) -> StepOutcome:
+    def blockers(ctx: StepContext) -> StepOutcome:
         calls.append(ctx.wp)
         return StepOutcome.passed("ok")
 
-    steps = {"WP01": wp01, "WP02": "phase4gate.steps.wp02:not_there"}
+    steps: dict[str, Step | str] = {"WP01": blockers, "WP02": "phase4gate.steps.wp02:not_there"}
     report = Gate(GateConfig(), evidence_root=evidence_root, steps=steps).run(until="WP02")
     assert calls == ["WP01"]
     assert report.exit_code == 3
@@ -106,7 +107,7 @@ def test_a_reference_naming_nothing_callable_is_not_implemented(ref: str) -> Non
 
 def test_every_registered_reference_resolves() -> None:
     """Each WP's step and resume rule are the functions the registry names (no module-name convention)."""
-    from phase4gate.steps import wp01, wp03, wp05
+    from phase4gate.steps import wp05
 
     by_id = {w.id: w for w in WORK_PACKAGES}
     assert [w.id for w in WORK_PACKAGES] == ["WP01", "WP02", "WP03", "WP04", "WP05", "WP06", "WP07", "WP08"]
@@ -317,7 +318,8 @@ def test_a_blocker_reopened_by_the_gate_invalidates_wp01(evidence_root: Path) ->
     first.run()
     rec2 = Recorder({})
     steps2 = rec2.steps()
-    steps2["WP01"].still_valid = wp01.still_valid  # type: ignore[attr-defined] - WP01's own rule
+    # WP01's own rule.
+    steps2["WP01"].still_valid = wp01.still_valid  # type: ignore[attr-defined]
     Gate(GateConfig(), evidence_root=evidence_root, steps=steps2, resume=first.run_id).run()
     assert "WP01" in rec2.calls
     assert "WP03" not in rec2.calls
