@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import stat
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -105,7 +104,6 @@ class CanaryWorld:
         dry_run: bool = False,
         steps: Mapping[str, Callable[[Any], StepOutcome]] | None = None,
         progress: Progress | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> tuple[Gate, GateReport]:
         """Run the real engine up to *until* with WP01-WP03 (and WP06) stand-ins; return it and its report."""
         gate = Gate(
@@ -116,7 +114,6 @@ class CanaryWorld:
             dry_run=dry_run,
             progress=progress,
             clock=lambda: dt.datetime.now(dt.UTC),
-            sleep=sleep,
         )
         return gate, gate.run(until=until)
 
