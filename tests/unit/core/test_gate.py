@@ -105,6 +105,16 @@ def test_a_reference_naming_nothing_callable_is_not_implemented(ref: str) -> Non
         resolve(ref, wp="WP04")
 
 
+def test_an_import_error_inside_a_step_module_is_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step module that exists but fails to import is a real error (exit 70 in the gate), never 'not implemented'."""
+    from phase4gate.registry import resolve
+
+    (tmp_path / "broken_step_probe.py").write_text("import not_a_module_of_phase4gate\n\ndef run(ctx):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="not_a_module_of_phase4gate"):
+        resolve("broken_step_probe:run", wp="WP02")
+
+
 def test_every_registered_reference_resolves() -> None:
     """Each WP's step and resume rule are the functions the registry names (no module-name convention)."""
     from phase4gate.steps import wp05
