@@ -75,8 +75,10 @@ class Reopened:
 
     @property
     def fact(self) -> str:
-        """The ``reopened`` fact: the re-opened blocker numbers, comma-separated ("1182")."""
-        return ",".join(str(n) for _repo, n in self.reopened)
+        """The ``reopened`` fact (:data:`phase4gate.facts.REOPENED`): the re-opened blocker numbers ("1182")."""
+        from phase4gate.facts import REOPENED  # noqa: PLC0415
+
+        return REOPENED.encode(n for _repo, n in self.reopened)
 
 
 def e2e_checkout(ctx: StepContext) -> Path:

@@ -2,7 +2,8 @@
 
 Steps never call ``*.from_config`` themselves: :attr:`phase4gate.gate.StepContext.clients`
 hands out the GitHub client (``[github]``, the one retry policy of
-:mod:`phase4gate.retry`) and the SaaS client (``[saas]``, ``read_only_policy``), so a
+:mod:`phase4gate.retry`), the SaaS client (``[saas]``, ``read_only_policy``) and the
+package index client (``adapters.index.index_client``, ``read_only_policy``), so a
 test injects a ``sleep`` that records the delays a retry asked for instead of sleeping.
 Imports stay lazy: github3 and urllib3 load only when a step asks for a client.
 """
@@ -49,3 +50,9 @@ class Clients:
         from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415 - urllib3 stays lazy
 
         return ReadOnlyClient.from_config(self.config.saas, sleep=self.sleep, clock=self.clock, epoch=self.epoch)
+
+    def index(self) -> ReadOnlyClient:
+        """Return the GET-only package index client (WP02: the project page and the wheel)."""
+        from phase4gate.adapters.index import index_client  # noqa: PLC0415 - urllib3 stays lazy
+
+        return index_client(sleep=self.sleep, clock=self.clock, epoch=self.epoch)

@@ -1,4 +1,4 @@
-"""The gate engine: eight work packages, their dependencies, stops, journal and resume.
+"""The gate engine: plan the WP graph and run it, journalling every decision.
 
 The WPs form a dependency graph (WP01 -> WP02 -> WP04 -> WP05 -> WP06 -> WP07 ->
 WP08, and WP03 needed by WP04).  WP03 starts once WP01 has passed and runs beside
@@ -10,8 +10,10 @@ WP02.  The engine:
 * appends every event, fsync'd, to ``journal.jsonl`` in the run folder; the report
   (``report.json``/``report.md``) is a projection of that journal.
 
-Each WP's work is a function ``run(ctx: StepContext) -> StepOutcome`` in
-``phase4gate.steps.wpNN``; the engine only wires them.
+What each WP is, and where its step and its resume rule live, is the registry
+(:mod:`phase4gate.registry`); what a resume may reuse is :mod:`phase4gate.resume`; the
+journal's readers are :mod:`phase4gate.journal` and the report's projections
+:mod:`phase4gate.report`.  Their public names are re-exported here for existing imports.
 """
 
 from __future__ import annotations
@@ -19,41 +21,27 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import datetime as dt
-import importlib
 import logging
 import os
 import secrets as _secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from attrs import field, frozen
+from attrs import field
 
-# The journal's readers live in phase4gate.journal; re-exported here for existing imports.
 from phase4gate.clients import Clients
-from phase4gate.errors import (
-    ExitCode,
-    InputError,
-    NotImplementedStepError,
-    Phase4GateError,
-    UsageError,
-    redact,
-)
+from phase4gate.errors import ExitCode, InputError, Phase4GateError, UsageError, redact
 from phase4gate.journal import config_from_journal, report_from_journal
-from phase4gate.models import (
-    WP_IDS,
-    EvidenceRef,
-    FactValue,
-    GateReport,
-    StepOutcome,
-    StepResult,
-    StepStatus,
-    StopKind,
-)
+from phase4gate.models import WP_IDS, FactValue, GateReport, StepOutcome, StepResult, StepStatus, StopKind
+from phase4gate.registry import WORK_PACKAGES, Step, StillValid, WorkPackage, resolve, work_package
+from phase4gate.report import render_report_markdown, write_report_files
 
 if TYPE_CHECKING:
     from phase4gate.adapters.store import EvidenceStore
@@ -65,140 +53,21 @@ __all__ = [
     "Gate",
     "Step",
     "StepContext",
+    "StillValid",
     "WorkPackage",
     "config_from_journal",
     "find_run",
     "new_run_id",
+    "render_report_markdown",
     "report_from_journal",
     "work_package",
+    "write_report_files",
 ]
 
 log = logging.getLogger("phase4gate")
 # How often the scheduler looks for a stop request, and how long running steps get to notice one.
 _STOP_POLL_SECONDS: Final = 0.2
 _WIND_DOWN_SECONDS: Final = 15.0
-
-
-@frozen
-class WorkPackage:
-    """One WP: what it does, what it needs, when it stops."""
-
-    id: str
-    title: str
-    needs: tuple[str, ...]
-    stop_conditions: tuple[str, ...]
-    # Ordering only: start after these passed, without being a dependency (WP03 after WP01).
-    starts_after: tuple[str, ...] = ()
-
-
-WORK_PACKAGES: Final = (
-    WorkPackage(
-        "WP01",
-        "Blockers #1141 and #1182 closed by substantive, test-backed fixes",
-        (),
-        (
-            "a blocker is still open (waiting)",
-            "a blocker was closed as not planned or duplicate, or without a linked change (failed)",
-            "a blocker's fix is logging-only, docs-only, or does not touch its focus (failed)",
-            "no test fails without the fix and passes with it (failed)",
-        ),
-    ),
-    WorkPackage(
-        "WP02",
-        "Newest RC after the baseline installed in isolation and verified",
-        ("WP01",),
-        (
-            "no RC newer than the baseline on the index (waiting: an operator must cut one)",
-            "the RC does not contain a blocker's fix commit (waiting)",
-            "the RC breaks as users install it: dependency drift or broken (failed)",
-        ),
-    ),
-    WorkPackage(
-        "WP03",
-        "Read-only SaaS preflight: health, readiness, drain counts",
-        (),
-        (
-            "/health/ready/ is not 200 or the drain queue is degraded (waiting)",
-            "events package older than required (waiting)",
-            "drain counts differ from 0 and exactly 22 (failed)",
-        ),
-        starts_after=("WP01",),
-    ),
-    WorkPackage(
-        "WP04",
-        "One canary run: all four scenarios pass",
-        ("WP02", "WP03"),
-        (
-            "any scenario fails, is skipped or missing (failed; the mapped blocker is re-opened)",
-            "the run file was not written by this run, or contradicts the runner's exit (failed)",
-            "the SaaS was redeployed since the preflight, checked before run 1 and after the run (waiting)",
-        ),
-    ),
-    WorkPackage(
-        "WP05",
-        "Four consecutive canary runs: 16 of 16 cells pass",
-        ("WP04",),
-        (
-            "any run does not pass (failed; the mapped blocker is re-opened)",
-            "a run file was not written by its run, or contradicts the runner's exit (failed)",
-            "the SaaS was redeployed or the RC changed during the gate (waiting)",
-        ),
-    ),
-    WorkPackage(
-        "WP06",
-        "Evidence bundled; e2e#41 commented and closed",
-        ("WP05",),
-        (
-            "the comment cannot be rendered from observed facts, or was not read back (failed)",
-            "the plan's protocol (4 consecutive runs x 4 scenarios) was not what ran (failed; nothing posted)",
-        ),
-    ),
-    WorkPackage(
-        "WP07",
-        "Teamspace MVP suite passes four times, logs kept",
-        ("WP06",),
-        (
-            "any Teamspace run fails (failed; triaged from its log)",
-            "the SaaS was redeployed, checked before run 1 and after every run (waiting)",
-        ),
-    ),
-    WorkPackage(
-        "WP08",
-        "spec-kitty#1038 commented, never closed",
-        ("WP07",),
-        (
-            "the comment cannot be rendered, or #1038 is not open after posting (failed)",
-            "the plan's protocol (4 canary runs, 4 Teamspace runs) was not what ran (failed; nothing posted)",
-        ),
-    ),
-)
-
-
-def work_package(wp: str) -> WorkPackage:
-    """Return the WP named *wp* (case-insensitive).
-
-    Raises:
-        UsageError: no such WP.
-    """
-    key = wp.upper()
-    for w in WORK_PACKAGES:
-        if w.id == key:
-            return w
-    msg = f"unknown work package {wp!r}; expected one of {', '.join(WP_IDS)}"
-    raise UsageError(msg)
-
-
-def _dependents(wp: str) -> set[str]:
-    """Every WP that needs *wp*, directly or not."""
-    out: set[str] = set()
-    frontier = [wp]
-    while frontier:
-        cur = frontier.pop()
-        for w in WORK_PACKAGES:
-            if cur in w.needs and w.id not in out:
-                out.add(w.id)
-                frontier.append(w.id)
-    return out
 
 
 @attrs.define
@@ -250,21 +119,6 @@ class StepContext:
         return f"{self.prefix}/{name}" if self.prefix else name
 
 
-Step = Callable[[StepContext], StepOutcome]
-# still_valid(config, earlier result, environ) -> why it no longer holds, or None.
-StillValid = Callable[["GateConfig", StepResult, Mapping[str, str]], "str | None"]
-
-
-def _load_step(wp: str) -> Step:
-    module = importlib.import_module(f"phase4gate.steps.{wp.lower()}")
-    run = getattr(module, "run", None)
-    if run is None:
-        msg = f"{wp} is not implemented yet; the gate cannot decide it"
-        raise NotImplementedStepError(msg, hint="run the WPs before it with --until, or wait for the implementation")
-    step: Step = run
-    return step
-
-
 def new_run_id(now: dt.datetime | None = None) -> str:
     """Return a sortable run id: ``20261125T101500Z-3f9a``."""
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
@@ -309,12 +163,25 @@ class Gate:
         dry_run: bool = False,
         environ: Mapping[str, str] | None = None,
         progress: Progress | None = None,
-        steps: Mapping[str, Step] | None = None,
+        steps: Mapping[str, Step | str] | None = None,
         options: Mapping[str, str] | None = None,
         clock: Callable[[], dt.datetime] = _now,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """Prepare a run (a new one, or the run *resume* names).
+
+        *steps* replaces WPs' steps (tests, embedding): a callable, or a ``"module:function"``
+        reference resolved like the registry's.  A replaced step brings its own resume rule
+        (its ``still_valid`` attribute) or none.  *sleep* is what every client's retry waits
+        with (tests pass one that records the delays asked for instead of sleeping).
+
+        Raises:
+            UsageError: *resume* names no run.
+            InputError: the resumed run's journal cannot be read.
+        """
         from phase4gate.adapters.store import EvidenceStore  # noqa: PLC0415
         from phase4gate.progress import NullProgress  # noqa: PLC0415
+        from phase4gate.resume import load_previous  # noqa: PLC0415
 
         self.config = config
         self.evidence_root = evidence_root or Path(config.evidence.root)
@@ -324,6 +191,8 @@ class Gate:
         self._steps = dict(steps or {})
         self._options = dict(options or {})
         self._clock = clock
+        # One factory of clients for every step and resume rule of this gate.
+        self.clients = Clients(config, self.environ, sleep=sleep)
         if resume:
             self.run_dir = find_run(self.evidence_root, resume)
             self.run_id = self.run_dir.name
@@ -332,9 +201,11 @@ class Gate:
             self.run_dir = self.evidence_root / self.run_id
         self.store = EvidenceStore(self.run_dir)
         self._resuming = bool(resume)
-        self._previous = self._load_previous() if resume else None
+        self._previous = load_previous(self.run_dir) if resume else None
         self._thread_wp = threading.local()
         self._in_progress: set[str] = set()
+        # Executions of each WP in this run so far (the next one's folder is wpNN/<count + 1>).
+        self._attempts: Counter[str] = Counter()
 
     # ----------------------------------------------------------------- journal
 
@@ -344,110 +215,54 @@ class Gate:
         # The store chains every event to the previous line ("prev") and appends whole lines only.
         self.store.append_event(convert.unstructure(event))
 
-    def _load_previous(self) -> GateReport | None:
-        """Return what earlier invocations decided, as far as a sealed journal head vouches for it.
+    def _count_attempts(self, lines: list[str]) -> None:
+        """Count every earlier execution of each WP in *lines* (the whole journal, sealed or not)."""
+        from phase4gate.journal import parse_event  # noqa: PLC0415
 
-        Only the prefix a finished (or cleanly interrupted) invocation sealed is trusted: events
-        after it, whether left by a SIGKILL or appended by hand, are never reused (their WPs run
-        again), so a resume never seals or signs results it cannot vouch for.
-        """
-        from phase4gate.adapters.store import load_manifest  # noqa: PLC0415
-        from phase4gate.journal import line_digest, read_journal_file  # noqa: PLC0415
-
-        journal = read_journal_file(self.run_dir / "journal.jsonl")
-        if journal.torn_note:
-            log.warning("%s; it is moved aside before the next event is appended", journal.torn_note)
-        if not journal.lines:
-            return None
-        sealed = load_manifest(self.run_dir).sealed
-        lines = list(journal.lines)
-        if sealed is None or sealed[0] > len(lines) or line_digest(lines[sealed[0] - 1]) != sealed[1]:
-            log.warning("%s: no sealed journal head matches: nothing earlier is reused", self.run_dir.name)
-            return None
-        if len(lines) > sealed[0]:
-            log.warning(
-                "%s: %d journal event(s) after the sealed head are not reused (their WPs run again)",
-                self.run_dir.name,
-                len(lines) - sealed[0],
-            )
-        return report_from_journal(lines[: sealed[0]], source=journal.source)
-
-    def _starts(self, wp: str) -> int:
-        return sum(1 for ln in self.store.read_journal() if f'"wp": "{wp}"' in ln and '"wp-start"' in ln)
+        events = (parse_event(line, n) for n, line in enumerate(lines, 1))
+        # A line that is not an event (appended by hand) starts nothing; verify reports it.
+        self._attempts = Counter(e.wp for e in events if e is not None and e.kind == "wp-start" and e.wp)
 
     # ----------------------------------------------------------------- resume
 
-    def _evidence_intact(self, result: StepResult) -> bool:
-        from phase4gate.adapters.store import sha256_file  # noqa: PLC0415
-
-        for ref in result.evidence:
-            p = self.run_dir / ref.path
-            if not p.is_file() or sha256_file(p) != ref.sha256:
-                return False
-        return True
-
-    def _reusable(self, result: StepResult, previous: GateReport) -> tuple[bool, str]:
-        if result.status is not StepStatus.PASSED:
-            return False, f"{result.status.value} before"
-        if result.dry_run:
-            return False, "only described by a dry run; running it for real"
-        if not self._evidence_intact(result):
-            return False, "its evidence changed since; re-running"
-        if result.wp == "WP01":
-            reopened = [f"{s.wp} re-opened #{s.facts['reopened']}" for s in previous.steps if s.facts.get("reopened")]
-            if reopened:
-                return False, f"the gate itself re-opened a blocker since ({'; '.join(reopened)}); re-checking"
-        if result.wp == "WP03":
-            max_age = dt.timedelta(hours=self.config.saas.max_preflight_age_hours)
-            if self._clock() - result.finished_at > max_age:
-                return False, f"preflight older than {self.config.saas.max_preflight_age_hours:g} h; re-running"
-        still_valid = self._still_valid_hook(result.wp)
-        if still_valid is not None:
-            changed = still_valid(self.config, result, self.environ)
-            if changed:
-                return False, f"{changed}; re-running"
-        return True, "passed before with intact evidence"
-
-    def _still_valid_hook(self, wp: str) -> StillValid | None:
-        """A step may say whether its earlier result still holds (WP03: the SaaS was not redeployed)."""
-        if wp in self._steps:
-            hook = getattr(self._steps[wp], "still_valid", None)
-        else:
-            try:
-                hook = getattr(importlib.import_module(f"phase4gate.steps.{wp.lower()}"), "still_valid", None)
-            except ImportError:  # pragma: no cover - every WP module exists
-                hook = None
+    def _still_valid(self, wp: str) -> StillValid | None:
+        """Return *wp*'s resume rule: the registry's, or a replaced step's own ``still_valid``."""
+        if wp not in self._steps:
+            return work_package(wp).load_still_valid()
+        hook = getattr(self._steps[wp], "still_valid", None)
         return hook if callable(hook) else None
 
     def _reused_results(self, wanted: set[str]) -> dict[str, StepResult]:
         """Return the previous run's passed results that stay valid (and whose needs stay valid)."""
-        if self._previous is None:
+        from phase4gate.resume import ResumeCheck, reusable, reused_results  # noqa: PLC0415
+
+        previous = self._previous
+        if previous is None:
             return {}
-        keep: dict[str, StepResult] = {}
-        invalid: set[str] = set()
-        for wp in WP_IDS:
-            prev = self._previous.step(wp)
-            if prev is None:
-                continue
-            ok, why = self._reusable(prev, self._previous)
-            if not ok and prev.status is StepStatus.PASSED:
-                log.info("%s: %s", wp, why)
-                invalid |= {wp} | _dependents(wp)
-            if ok and wp not in invalid:
-                keep[wp] = prev
-        return {wp: r for wp, r in keep.items() if wp in wanted or r.status is StepStatus.PASSED}
+
+        def judge(result: StepResult) -> tuple[bool, str]:
+            check = ResumeCheck(self.config, result, previous, self._clock(), self.environ, self.clients)
+            rule = self._still_valid(result.wp) if result.status is StepStatus.PASSED else None
+            return reusable(self.run_dir, check, rule)
+
+        return reused_results(previous, wanted, judge)
 
     # ----------------------------------------------------------------- running
 
     def _step_fn(self, wp: str) -> Step:
-        if wp in self._steps:
-            return self._steps[wp]
-        return _load_step(wp)
+        given = self._steps.get(wp)
+        if given is None:
+            return work_package(wp).load_step()
+        if isinstance(given, str):
+            step: Step = resolve(given, wp=wp)  # type: ignore[assignment]
+            return step
+        return given
 
     def _begin(self, wp: str) -> tuple[int, dt.datetime]:
         """Journal the start of *wp* (in the scheduling thread, so the journal order is the decision order)."""
         started = self._clock()
-        n = self._starts(wp) + 1
+        self._attempts[wp] += 1
+        n = self._attempts[wp]
         self._journal({"event": "wp-start", "wp": wp, "time": started, "attempt": n})
         return n, started
 
@@ -466,6 +281,7 @@ class Gate:
             environ=self.environ,
             prefix=f"{wp.lower()}/{n}",
             options=self._options,
+            clients=self.clients,
         )
         code: ExitCode | None = None
         try:
@@ -537,6 +353,10 @@ class Gate:
         requested = self.plan(only=only, until=until)
         from phase4gate.adapters.guard import RunGuard  # noqa: PLC0415
 
+        # The whole journal, read once: every earlier invocation's children and executions.
+        earlier = self.store.read_journal() if self._resuming else []
+        self._count_attempts(earlier)
+
         guard = RunGuard(
             self.run_dir,
             self.run_id,
@@ -544,7 +364,7 @@ class Gate:
             environ=self.environ,
             journal=self._journal,
             # Every earlier invocation's children are ended, sealed or not (a SIGKILL seals nothing).
-            earlier=self.store.read_journal() if self._resuming else (),
+            earlier=earlier,
             current_wp=lambda: getattr(self._thread_wp, "wp", None),
         )
         with guard:
@@ -624,9 +444,9 @@ class Gate:
     def _project(self) -> GateReport:
         """Write the report files and the attestation for the journal as it stands, sealing its head."""
         from phase4gate.attest import write_statement  # noqa: PLC0415
+        from phase4gate.report import project_run  # noqa: PLC0415
 
-        report = report_from_journal(self.store.read_journal(), source=str(self.run_dir / "journal.jsonl"))
-        write_report_files(self.run_dir, report)
+        report = project_run(self.run_dir)
         write_statement(self.run_dir, report, environ=self.environ)
         return report
 
@@ -696,58 +516,3 @@ class Gate:
             if fut.exception() is None:
                 results[running[fut]] = fut.result()
                 self._in_progress.discard(running[fut])
-
-
-def render_report_markdown(report: GateReport) -> str:
-    """Render the report as Markdown: WP x status x stop kind x reason x duration."""
-    lines = [
-        f"# phase4gate report — run {report.run_id}",
-        "",
-        f"Verdict: **{report.verdict.value}**"
-        + (" (DRY RUN: nothing was written or installed)" if report.dry_run else ""),
-        "",
-        "| WP | status | stop kind | reason | duration |",
-        "|---|---|---|---|---|",
-    ]
-    for s in report.steps:
-        reason = s.reason.replace("|", "\\|").replace("\n", " ")
-        if s.stop_condition:
-            reason = f"{s.stop_condition}: {reason}"
-        kind = s.stop_kind.value if s.stop_kind else ""
-        lines.append(f"| {s.wp} | {s.status.value} | {kind} | {reason} | {s.duration_seconds:.1f}s |")
-    from phase4gate.checks.citations import report_citation_lines  # noqa: PLC0415
-
-    lines += report_citation_lines(report.steps)  # executor runs (GitHub Actions); none for local runs
-    return "\n".join(lines) + "\n"
-
-
-def write_report_files(run_dir: Path, report: GateReport) -> None:
-    """Write ``report.json`` and ``report.md`` beside the journal.
-
-    The report is a projection of the append-only journal (``phase4gate status``
-    re-derives it), so it is replaced atomically on each invocation rather than
-    being write-once evidence; ``phase4gate verify`` checks it against the journal.
-    """
-    from phase4gate import convert  # noqa: PLC0415
-    from phase4gate.adapters.store import EvidenceStore, replace_projection  # noqa: PLC0415
-    from phase4gate.journal import read_journal_file  # noqa: PLC0415
-
-    # Seal the journal prefix this report projects (verify checks the report against it).
-    journal = read_journal_file(run_dir / "journal.jsonl")
-    if journal.lines and report_from_journal(journal.lines, source=journal.source) == report:
-        EvidenceStore(run_dir).seal_head(len(journal.lines), journal.head)
-    from phase4gate.checks.citations import report_json_data  # noqa: PLC0415
-
-    replace_projection(run_dir / "report.json", convert.dumps(report_json_data(report)))
-    replace_projection(run_dir / "report.md", render_report_markdown(report))
-
-
-def evidence_refs(*refs: EvidenceRef | Iterable[EvidenceRef]) -> tuple[EvidenceRef, ...]:
-    """Flatten references for a :class:`StepOutcome`."""
-    out: list[EvidenceRef] = []
-    for r in refs:
-        if isinstance(r, EvidenceRef):
-            out.append(r)
-        else:
-            out.extend(r)
-    return tuple(out)

@@ -22,11 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from attrs import frozen
+from attrs import field, frozen
 
 from phase4gate.errors import InputError
 from phase4gate.models import WP_IDS, GateReport, StepResult
@@ -39,10 +39,13 @@ __all__ = [
     "JOURNAL_NAME",
     "KNOWN_EVENTS",
     "Journal",
+    "JournalEvent",
     "RunState",
     "chain_problems",
     "config_from_journal",
     "line_digest",
+    "parse_event",
+    "parse_events",
     "parse_journal",
     "read_journal_file",
     "report_from_journal",
@@ -163,27 +166,61 @@ def chain_problems(lines: Sequence[str], *, source: str = JOURNAL_NAME) -> list[
 
 def result_head(lines: Sequence[str], wp: str) -> str | None:
     """Return the chain digest of *wp*'s last ``wp-result`` line (what a comment reporting it anchors)."""
-    for line in reversed(lines):
-        if '"wp-result"' not in line:
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("event") == "wp-result" and event.get("wp") == wp:
-            return line_digest(line)
+    for n in range(len(lines), 0, -1):
+        event = parse_event(lines[n - 1], n)
+        if event is not None and event.kind == "wp-result" and event.wp == wp:
+            return line_digest(event.line)
     return None
 
 
-def _events(lines: Iterable[str], source: str) -> Iterable[tuple[int, dict[str, Any]]]:
+@frozen
+class JournalEvent:
+    """One journal line, parsed once: its kind, the WP it is about, the whole object and the line itself."""
+
+    n: int  # 1-based line number
+    kind: str  # "" when the object names no kind
+    wp: str | None
+    data: dict[str, Any] = field(eq=False, repr=False)
+    line: str = field(eq=False, repr=False)
+
+
+def parse_event(line: str, n: int) -> JournalEvent | None:
+    """Return line *n* of a journal as a :class:`JournalEvent`, or ``None`` when it is not a JSON object."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind, wp = data.get("event"), data.get("wp")
+    return JournalEvent(n, kind if isinstance(kind, str) else "", wp if isinstance(wp, str) else None, data, line)
+
+
+def parse_events(lines: Iterable[str], *, source: str = JOURNAL_NAME) -> tuple[JournalEvent, ...]:
+    """Parse every line of a journal once into typed events.
+
+    Raises:
+        InputError: a line is not JSON, or not a JSON object (names the line).
+    """
+    return tuple(_typed_events(lines, source))
+
+
+def _typed_events(lines: Iterable[str], source: str) -> Iterator[JournalEvent]:
+    # Lazy: a reader that stops at a problem reports the first line that has one.
     for n, line in enumerate(lines, 1):
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(source, [f"line {n}: not JSON ({exc.msg})"]) from None
-        if not isinstance(event, dict):
+        event = parse_event(line, n)
+        if event is None:
+            try:
+                json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(source, [f"line {n}: not JSON ({exc.msg})"]) from None
             raise InputError(source, [f"line {n}: not a journal event (a JSON object)"])
-        yield n, event
+        yield event
+
+
+def _events(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for event in _typed_events(lines, source):
+        yield event.n, event.data
 
 
 def config_from_journal(lines: Iterable[str], *, source: str = JOURNAL_NAME) -> GateConfig | None:
@@ -325,12 +362,5 @@ def unsealed_results(lines: Sequence[str], sealed_lines: int | None) -> int:
     left by a killed invocation or appended by hand, and nothing vouches for them.
     """
     start = sealed_lines or 0
-    count = 0
-    for line in lines[start:]:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("event") in {"wp-result", "gate-end"}:
-            count += 1
-    return count
+    events = (parse_event(line, n) for n, line in enumerate(lines[start:], start + 1))
+    return sum(1 for e in events if e is not None and e.kind in {"wp-result", "gate-end"})

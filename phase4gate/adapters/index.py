@@ -529,7 +529,13 @@ def parse_html_page(body: bytes, page_url: str, project: str | None = None) -> t
 # --------------------------------------------------------------------------- fetching
 
 
-def index_client(*, sleep: Callable[[float], None] = time.sleep, retries: int = 3) -> ReadOnlyClient:
+def index_client(
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    retries: int = 3,
+    clock: Callable[[], float] = time.monotonic,
+    epoch: Callable[[], float] = time.time,
+) -> ReadOnlyClient:
     """Return the GET-only client the index adapter uses (retries on 5xx, gzip)."""
     from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415 - urllib3 only when fetching
 
@@ -539,6 +545,8 @@ def index_client(*, sleep: Callable[[float], None] = time.sleep, retries: int = 
         deadline=180.0,
         retries=retries,
         sleep=sleep,
+        clock=clock,
+        epoch=epoch,
         error_cls=PackageIndexError,
         headers={"Accept-Encoding": "gzip"},
     )

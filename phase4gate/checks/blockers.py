@@ -26,12 +26,18 @@ from attrs import frozen
 from phase4gate.models import Closer, FactValue, IssueSnapshot, StopKind
 
 __all__ = [
+    "CONDITION_LOGGING_ONLY",
     "CONDITION_NOT_FIXED",
+    "CONDITION_NOT_SUBSTANTIVE",
     "CONDITION_OPEN",
     "BlockerState",
     "BlockerVerdict",
     "BlockersVerdict",
+    "CloserAudit",
+    "CloserDecision",
+    "audit_stop",
     "check_blockers_closed",
+    "choose_closer",
     "closer_ref",
     "closers_from_timeline",
     "repo_from_url",
@@ -39,6 +45,11 @@ __all__ = [
 
 CONDITION_OPEN: Final = "Either issue still OPEN"
 CONDITION_NOT_FIXED: Final = "blocker not CLOSED as completed by a change"
+# The fix audit's stops (WP01, second half): which one applies is audit_stop's decision.
+CONDITION_LOGGING_ONLY: Final = "fix diff is logging-only (diagnostic-only)"
+CONDITION_NOT_SUBSTANTIVE: Final = "fix not substantive or not proven by a test that fails without it"
+# checks.fix_substance.Verdict.LOGGING_ONLY (kept as text: this module does not load the audit).
+_LOGGING_ONLY: Final = "logging-only"
 # How a closer was found -> whether it proves a change closed the issue.
 _PROVING: Final = frozenset({"closed-event", "cross-referenced-pr"})
 
@@ -310,3 +321,66 @@ def _pr_closer(
         pr_number=number if isinstance(number, int) else None,
         merged=merged,
     )
+
+
+# --------------------------------------------------------------------------- the closer decision
+
+
+@frozen
+class CloserAudit:
+    """One closer of a blocker with its fix audit's verdict (``checks.fix_substance.Verdict`` value)."""
+
+    closer: Closer
+    commit: str
+    verdict: str
+    substantive: bool
+
+
+@frozen
+class CloserDecision:
+    """Which closer counts for one blocker, and whether the blocker passes on it."""
+
+    number: int
+    audits: tuple[CloserAudit, ...]
+    chosen: int  # index into audits
+
+    @property
+    def counted(self) -> CloserAudit:
+        """The closer that counts."""
+        return self.audits[self.chosen]
+
+    @property
+    def passed(self) -> bool:
+        """True when the closer that counts is substantive."""
+        return self.counted.substantive
+
+
+def choose_closer(number: int, audits: Sequence[CloserAudit]) -> CloserDecision:
+    """Decide which of blocker *number*'s closers counts.
+
+    The last substantive closer counts: a blocker re-opened and closed again by a
+    sibling repository's fix passes on that fix.  When none is substantive, the last
+    closer counts and the blocker fails with its verdict.
+
+    Raises:
+        ValueError: *audits* is empty (a blocker closed by a change has a closer).
+    """
+    if not audits:
+        msg = f"#{number}: no closer was audited"
+        raise ValueError(msg)
+    good = [i for i, a in enumerate(audits) if a.substantive]
+    return CloserDecision(number, tuple(audits), good[-1] if good else len(audits) - 1)
+
+
+def audit_stop(decisions: Iterable[CloserDecision]) -> str | None:
+    """Return the stop condition of the fix audit, or ``None`` when every blocker passed.
+
+    Logging-only when every failing blocker's counted closer is logging-only; otherwise
+    "not substantive or not proven".
+    """
+    failing = [d for d in decisions if not d.passed]
+    if not failing:
+        return None
+    if all(d.counted.verdict == _LOGGING_ONLY for d in failing):
+        return CONDITION_LOGGING_ONLY
+    return CONDITION_NOT_SUBSTANTIVE

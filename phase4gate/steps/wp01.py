@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from phase4gate.checks.blockers import CONDITION_LOGGING_ONLY, CONDITION_NOT_SUBSTANTIVE
 from phase4gate.models import EvidenceRef, FactValue, StepOutcome, StopKind
 from phase4gate.textcap import cap
 
@@ -25,11 +26,10 @@ if TYPE_CHECKING:
     from phase4gate.config import BlockerConfig, GateConfig
     from phase4gate.gate import StepContext
     from phase4gate.models import Closer
+    from phase4gate.resume import ResumeCheck
 
-__all__ = ["BLOCKER_REASON_LIMIT", "CONDITION_LOGGING_ONLY", "CONDITION_NOT_SUBSTANTIVE", "run"]
+__all__ = ["BLOCKER_REASON_LIMIT", "CONDITION_LOGGING_ONLY", "CONDITION_NOT_SUBSTANTIVE", "run", "still_valid"]
 
-CONDITION_LOGGING_ONLY: Final = "fix diff is logging-only (diagnostic-only)"
-CONDITION_NOT_SUBSTANTIVE: Final = "fix not substantive or not proven by a test that fails without it"
 # Characters of one blocker's audit reason in the step's reason; the full reason is in its audit evidence.
 BLOCKER_REASON_LIMIT: Final = 1500
 
@@ -52,6 +52,27 @@ def _blocker_config(config: GateConfig, number: int, repo: str) -> BlockerConfig
 
 def _short(sha: str | None) -> str:
     return (sha or "none")[:12]
+
+
+def still_valid(check: ResumeCheck) -> str | None:
+    """On resume: return why WP01's earlier pass no longer holds (the gate re-opened a blocker since), or ``None``.
+
+    Reads the typed ``reopened`` fact (:data:`phase4gate.facts.REOPENED`, written by the
+    canary protocol) of every WP the run decided; no request is made.
+    """
+    from phase4gate.facts import REOPENED  # noqa: PLC0415
+
+    found: list[str] = []
+    for step in check.previous.steps:
+        try:
+            numbers = REOPENED.read(step.facts)
+        except ValueError as exc:  # not written by the protocol: re-check rather than trust the pass
+            return f"{step.wp} recorded an unreadable re-open list ({exc})"
+        if numbers:
+            found.append(f"{step.wp} re-opened " + ", ".join(f"#{n}" for n in numbers))
+    if found:
+        return f"the gate itself re-opened a blocker since ({'; '.join(found)}); re-checking"
+    return None
 
 
 def _audit_closer(
@@ -103,12 +124,17 @@ def run(ctx: StepContext) -> StepOutcome:
         ProcessError: the proof's test environment could not be built or run.
     """
     from phase4gate.adapters.cache import cache_dir  # noqa: PLC0415
-    from phase4gate.adapters.github import GitHubClient  # noqa: PLC0415
-    from phase4gate.checks.blockers import check_blockers_closed, closer_ref  # noqa: PLC0415
-    from phase4gate.checks.fix_substance import Verdict  # noqa: PLC0415
+    from phase4gate.checks.blockers import (  # noqa: PLC0415
+        CloserAudit,
+        audit_stop,
+        check_blockers_closed,
+        choose_closer,
+        closer_ref,
+    )
+    from phase4gate.facts import CLI_FIX_COMMITS  # noqa: PLC0415
 
     config = ctx.config
-    client = GitHubClient.from_config(config, ctx.token)
+    client = ctx.clients.github(ctx.token)
     wanted = [(config.repo_for(b), b.number) for b in config.blockers]
     ctx.note(f"reading {', '.join(f'{r}#{n}' for r, n in wanted)}")
     snapshots = [client.issue(repo, number) for repo, number in wanted]
@@ -145,36 +171,36 @@ def run(ctx: StepContext) -> StepOutcome:
     if ctx.dry_run and config.audit.proof:
         ctx.note("dry run: the proof (test environment build and pytest runs) is skipped")
     cache = cache_dir(None, dict(ctx.environ) if ctx.environ else None)
-    failures: list[tuple[str, str]] = []  # (verdict, text)
+    decisions = []
+    failures: list[str] = []
     cli_fixes: list[str] = []
     for blocker in closed.blockers:
-        results: list[AuditResult] = []
+        audits: list[CloserAudit] = []
         kept: list[str] = []  # each closer's audit evidence (its full reason)
+        reasons: list[str] = []
         for closer in blocker.closers:
             result, refs = _audit_closer(ctx, blocker, closer, cache, proof=proof)
             evidence.extend(refs)
-            results.append(result)
+            audits.append(CloserAudit(closer, result.commit, result.verdict.value, result.substantive))
             kept.append(refs[0].path)
-        good = [(c, r, k) for c, r, k in zip(blocker.closers, results, kept, strict=True) if r.substantive]
-        chosen = good[-1] if good else (blocker.closers[-1], results[-1], kept[-1])
-        closer, result, audit_path = chosen
-        facts[f"blocker_{blocker.number}_verdict"] = result.verdict.value
-        facts[f"blocker_{blocker.number}_closer"] = f"{closer.repo}@{result.commit}"
-        if result.substantive:
-            if closer.repo.lower() == config.github.cli_repo.lower():
-                cli_fixes.append(result.commit)
+            reasons.append(result.reason)
+        decision = choose_closer(blocker.number, audits)
+        decisions.append(decision)
+        counted = decision.counted
+        facts[f"blocker_{blocker.number}_verdict"] = counted.verdict
+        facts[f"blocker_{blocker.number}_closer"] = f"{counted.closer.repo}@{counted.commit}"
+        if decision.passed:
+            if counted.closer.repo.lower() == config.github.cli_repo.lower():
+                cli_fixes.append(counted.commit)
             continue
-        verdicts = ", ".join(
-            f"{c.repo}@{_short(r.commit)}: {r.verdict.value}" for c, r in zip(blocker.closers, results, strict=True)
-        )
-        why = cap(result.reason, BLOCKER_REASON_LIMIT, full_text=audit_path)
-        failures.append((result.verdict.value, cap(f"#{blocker.number} {verdicts} — {why}", 2 * BLOCKER_REASON_LIMIT)))
-    facts["cli_fix_commits"] = ",".join(cli_fixes)
-    if failures:
-        logging_only = all(v == Verdict.LOGGING_ONLY.value for v, _ in failures)
-        condition = CONDITION_LOGGING_ONLY if logging_only else CONDITION_NOT_SUBSTANTIVE
+        verdicts = ", ".join(f"{a.closer.repo}@{_short(a.commit)}: {a.verdict}" for a in audits)
+        why = cap(reasons[decision.chosen], BLOCKER_REASON_LIMIT, full_text=kept[decision.chosen])
+        failures.append(cap(f"#{blocker.number} {verdicts} — {why}", 2 * BLOCKER_REASON_LIMIT))
+    facts[CLI_FIX_COMMITS.key] = CLI_FIX_COMMITS.encode(c for c in cli_fixes if c)
+    condition = audit_stop(decisions)
+    if condition is not None:
         return StepOutcome.stopped(
-            StopKind.FAILED, condition, "; ".join(t for _, t in failures), facts=facts, evidence=tuple(evidence)
+            StopKind.FAILED, condition, "; ".join(failures), facts=facts, evidence=tuple(evidence)
         )
     summary = ", ".join(f"#{b.number} {facts[f'blocker_{b.number}_closer']}" for b in closed.blockers)
     if ctx.dry_run:

@@ -12,6 +12,7 @@ nothing is installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -40,9 +41,10 @@ def _rc_short(version: str) -> str:
 
 
 def _cli_fix_commits(ctx: StepContext) -> tuple[str, ...]:
-    raw = ctx.fact("WP01", "cli_fix_commits")
-    text = raw if isinstance(raw, str) else "" if raw is None else str(raw)
-    return tuple(s.strip() for s in text.split(",") if s.strip())
+    from phase4gate.facts import CLI_FIX_COMMITS  # noqa: PLC0415
+
+    ctx.fact("WP01", CLI_FIX_COMMITS.key)  # WP01 passed and recorded it
+    return CLI_FIX_COMMITS.read(ctx.results["WP01"].facts)
 
 
 def _containment(ctx: StepContext, tag: str, commits: tuple[str, ...]) -> tuple[str, dict[str, bool], str]:
@@ -54,9 +56,7 @@ def _containment(ctx: StepContext, tag: str, commits: tuple[str, ...]) -> tuple[
         checkout = Path(rel.cli_checkout)
         rc_commit = git.resolve(checkout, f"refs/tags/{tag}")
         return rc_commit, {c: git.is_ancestor(checkout, c, rc_commit) for c in commits}, f"local checkout {checkout}"
-    from phase4gate.adapters.github import GitHubClient  # noqa: PLC0415
-
-    client = GitHubClient.from_config(ctx.config, ctx.token)
+    client = ctx.clients.github(ctx.token)
     repo = ctx.config.github.cli_repo
     rc_commit = client.tag_sha(repo, tag)
     contained = {c: client.compare_status(repo, c, rc_commit) in {"ahead", "identical"} for c in commits}
@@ -71,7 +71,8 @@ def _resolve(ctx: StepContext, refs: list[EvidenceRef]) -> tuple[Resolution, str
     index_url = resolve_index_url(rel.index_url, ctx.environ or None)
     # The index URL may carry credentials (PIP_INDEX_URL=https://user:pass@...): they are used, never shown.
     ctx.note(f"reading {rel.package} from {redact(index_url)}")
-    page = fetch_project(index_url, rel.package)
+    with contextlib.closing(ctx.clients.index()) as client:
+        page = fetch_project(index_url, rel.package, client=client)
     refs.append(ctx.store.write_bytes(ctx.evidence_path(f"index-page.{page.format}"), page.body))
     python = ".".join(str(p) for p in sys.version_info[:3])
     resolution = resolve_rc(page.files, rel.baseline, rel.series, package=rel.package, python_version=python)
@@ -195,7 +196,8 @@ def _install(  # noqa: PLR0913, PLR0917 - private continuation of run()
     assert resolution.version is not None  # noqa: S101 - checked by run()
     work = _workdir(ctx)
     ctx.note(f"downloading {wheel.filename}")
-    path, digest = download(wheel, work / "download", index_url=index_url)
+    with contextlib.closing(ctx.clients.index()) as client:
+        path, digest = download(wheel, work / "download", client=client, index_url=index_url)
     refs.append(
         ctx.store.write_json(
             ctx.evidence_path("wheel.json"),

@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING
 from phase4gate.models import EvidenceRef, StepOutcome
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from phase4gate.adapters.http import HttpAnswer
-    from phase4gate.config import GateConfig
     from phase4gate.gate import StepContext
-    from phase4gate.models import StepResult
+    from phase4gate.resume import ResumeCheck
 
-__all__ = ["run", "still_valid"]
+__all__ = ["preflight_too_old", "run", "still_valid"]
 
 
 def _keep(ctx: StepContext, name: str, answer: HttpAnswer) -> list[EvidenceRef]:
@@ -42,17 +39,32 @@ def _keep(ctx: StepContext, name: str, answer: HttpAnswer) -> list[EvidenceRef]:
     return refs
 
 
-def still_valid(config: GateConfig, result: StepResult, environ: Mapping[str, str]) -> str | None:  # noqa: ARG001
-    """On resume: return why an earlier preflight no longer holds (a redeploy), or ``None``.
+def preflight_too_old(check: ResumeCheck) -> str | None:
+    """On resume: return why an earlier preflight is too old to reuse, or ``None``.
 
-    One GET of ``/health/``; an unreachable or unreadable SaaS also means "re-run
-    WP03", which then stops or errors with the real reason.
+    Older than ``[saas] max_preflight_age_hours`` (by the gate's clock) is too old.
     """
-    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
+    hours = check.config.saas.max_preflight_age_hours
+    if check.now - check.result.finished_at > dt.timedelta(hours=hours):
+        return f"preflight older than {hours:g} h"
+    return None
+
+
+def still_valid(check: ResumeCheck) -> str | None:
+    """On resume: return why an earlier preflight no longer holds (too old, or a redeploy), or ``None``.
+
+    The age first (no request); then one GET of ``/health/`` through the gate's SaaS
+    client: an unreachable or unreadable SaaS also means "re-run WP03", which then
+    stops or errors with the real reason.
+    """
     from phase4gate.checks.health import saas_changed  # noqa: PLC0415
     from phase4gate.errors import Phase4GateError  # noqa: PLC0415
 
-    client = ReadOnlyClient.from_config(config.saas)
+    stale = preflight_too_old(check)
+    if stale is not None:
+        return stale
+    config = check.config
+    client = check.clients.saas()
     try:
         answer = client.get(config.saas.health_path)
     except Phase4GateError as exc:
@@ -61,7 +73,7 @@ def still_valid(config: GateConfig, result: StepResult, environ: Mapping[str, st
         client.close()
     if answer.status != 200:
         return f"/health/ answered {answer.status}"
-    return saas_changed(result.facts, answer.body)
+    return saas_changed(check.result.facts, answer.body)
 
 
 def run(ctx: StepContext) -> StepOutcome:
@@ -70,11 +82,10 @@ def run(ctx: StepContext) -> StepOutcome:
     Raises:
         SaaSError: the SaaS could not be reached within the retries and deadline (exit 3).
     """
-    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415
     from phase4gate.checks.health import HealthPolicy, judge_preflight  # noqa: PLC0415
 
     saas = ctx.config.saas
-    client = ReadOnlyClient.from_config(saas)
+    client = ctx.clients.saas()
     try:
         ctx.note(f"GET {client.url(saas.health_path)}")
         health = client.get(saas.health_path)

@@ -76,6 +76,14 @@ FAULTS: dict[str, tuple[Callable[[World], None], set[int]]] = {
     "index-malformed": (lambda w: w.index.inject("/simple/", Fault("malformed")), {0, 3}),
     "canary-hang": (lambda w: w.saas.extra.update(canary=canary_state(hang_seconds=600)), {3}),
 }
+# The waits the gate's clients asked for in the first run (the gate is given a sleep that records, never sleeps):
+# Retry-After 1, x-ratelimit-reset 1 s ahead (at least 1 s), the read-only clients' first backoff (0.5 s).
+DELAYS: dict[str, list[float]] = {
+    "github-429-retry-after": [1.0],
+    "github-403-reset-only": [1.0],
+    "saas-503-once": [0.5],
+    "index-5xx-once": [0.5],
+}
 
 
 def _final_state(world: World, tmp: Path, report: GateReport, tokens: list[str], output: str = "") -> None:
@@ -118,8 +126,11 @@ def test_fault_then_resume_reaches_the_clean_final_state(fault: str, tmp_path: P
             config = attrs.evolve(config, canary=attrs.evolve(config.canary, timeout_seconds=3.0))
         env = world.environ(dict(os.environ))
         inject(world)
-        first = Gate(config, environ=env).run()
+        delays: list[float] = []
+        first = Gate(config, environ=env, sleep=delays.append).run()
         assert first.exit_code in allowed, (fault, [(s.wp, s.status.value, s.reason) for s in first.steps])
+        if fault in DELAYS:
+            assert delays == DELAYS[fault], delays
         world.github.clear_faults()
         world.saas.clear_faults()
         world.index.clear_faults()
@@ -127,7 +138,7 @@ def test_fault_then_resume_reaches_the_clean_final_state(fault: str, tmp_path: P
         final = first
         if first.exit_code != 0:
             config = world.config(tmp_path / "evidence")
-            final = Gate(config, environ=env, resume=first.run_id).run()
+            final = Gate(config, environ=env, resume=first.run_id, sleep=delays.append).run()
         _final_state(world, tmp_path, final, [world.github.token, world.github.read_only_token])
 
 

@@ -16,12 +16,15 @@ from phase4gate.errors import NotImplementedStepError, UsageError
 from phase4gate.gate import (
     WORK_PACKAGES,
     Gate,
+    Step,
     StepContext,
     find_run,
     report_from_journal,
     work_package,
 )
 from phase4gate.models import StepOutcome, StepStatus, StopKind
+from phase4gate.resume import ResumeCheck
+from phase4gate.steps import wp01, wp03
 from tests.conftest import HANG_GUARD_SECONDS
 from tests.gate_helpers import Recorder
 
@@ -72,28 +75,58 @@ def test_error_is_exit_3(evidence_root: Path) -> None:
 
 
 def test_unimplemented_step_is_exit_3(evidence_root: Path) -> None:
-    """A WP without an implementation is 'could not decide' (exit 3)."""
-    from phase4gate import gate as gate_mod
-
+    """A WP whose step reference names nothing is 'could not decide' (exit 3), through the real resolution."""
     calls: list[str] = []
 
-    def wp01(ctx: StepContext) -> StepOutcome:
+    def blockers(ctx: StepContext) -> StepOutcome:
         calls.append(ctx.wp)
         return StepOutcome.passed("ok")
 
-    g = Gate(GateConfig(), evidence_root=evidence_root, steps={"WP01": wp01})
-    original = gate_mod._load_step
-
-    def fake_missing(wp: str) -> object:
-        raise NotImplementedStepError(f"{wp} is not implemented yet; the gate cannot decide it")
-
-    gate_mod._load_step = fake_missing  # type: ignore[assignment]
-    try:
-        report = g.run(until="WP02")
-    finally:
-        gate_mod._load_step = original
+    steps: dict[str, Step | str] = {"WP01": blockers, "WP02": "phase4gate.steps.wp02:not_there"}
+    report = Gate(GateConfig(), evidence_root=evidence_root, steps=steps).run(until="WP02")
+    assert calls == ["WP01"]
     assert report.exit_code == 3
-    assert "not implemented yet" in report.step("WP02").reason  # type: ignore[union-attr]
+    wp02 = report.step("WP02")
+    assert wp02 is not None
+    assert (wp02.status, wp02.facts["error"]) == (StepStatus.ERROR, "NotImplementedStepError")
+    assert "WP02 is not implemented yet" in wp02.reason
+    assert "'phase4gate.steps.wp02:not_there' does not exist" in wp02.reason
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["phase4gate.steps.wp99:run", "phase4gate.steps.wp04:nope", "phase4gate.steps.wp04", "phase4gate.models:WP_IDS"],
+)
+def test_a_reference_naming_nothing_callable_is_not_implemented(ref: str) -> None:
+    """A missing module, a missing or non-callable name, or no ':function' is NotImplementedStepError."""
+    from phase4gate.registry import resolve
+
+    with pytest.raises(NotImplementedStepError, match="WP04 is not implemented yet"):
+        resolve(ref, wp="WP04")
+
+
+def test_an_import_error_inside_a_step_module_is_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step module that exists but fails to import is a real error (exit 70 in the gate), never 'not implemented'."""
+    from phase4gate.registry import resolve
+
+    (tmp_path / "broken_step_probe.py").write_text("import not_a_module_of_phase4gate\n\ndef run(ctx):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="not_a_module_of_phase4gate"):
+        resolve("broken_step_probe:run", wp="WP02")
+
+
+def test_every_registered_reference_resolves() -> None:
+    """Each WP's step and resume rule are the functions the registry names (no module-name convention)."""
+    from phase4gate.steps import wp05
+
+    by_id = {w.id: w for w in WORK_PACKAGES}
+    assert [w.id for w in WORK_PACKAGES] == ["WP01", "WP02", "WP03", "WP04", "WP05", "WP06", "WP07", "WP08"]
+    for w in WORK_PACKAGES:
+        assert callable(w.load_step()), w.id
+    assert by_id["WP05"].load_step() is wp05.run
+    assert by_id["WP01"].load_still_valid() is wp01.still_valid
+    assert by_id["WP03"].load_still_valid() is wp03.still_valid
+    assert {w.id for w in WORK_PACKAGES if w.still_valid is not None} == {"WP01", "WP03"}
 
 
 def test_crashing_step_is_exit_70(evidence_root: Path) -> None:
@@ -214,7 +247,10 @@ def test_resume_reruns_stale_preflight(evidence_root: Path) -> None:
     Gate(GateConfig(), evidence_root=evidence_root, steps=rec.steps(), clock=lambda: now[0]).run()
     now[0] = start + dt.timedelta(hours=25)
     rec2 = Recorder({})
-    Gate(GateConfig(), evidence_root=evidence_root, steps=rec2.steps(), resume="latest", clock=lambda: now[0]).run()
+    steps = rec2.steps()
+    # WP03's own age rule (its still_valid also reads /health/, which this stand-in WP03 never recorded).
+    steps["WP03"].still_valid = wp03.preflight_too_old  # type: ignore[attr-defined]
+    Gate(GateConfig(), evidence_root=evidence_root, steps=steps, resume="latest", clock=lambda: now[0]).run()
     assert "WP03" in rec2.calls
     assert "WP02" not in rec2.calls
 
@@ -291,7 +327,10 @@ def test_a_blocker_reopened_by_the_gate_invalidates_wp01(evidence_root: Path) ->
     first = Gate(GateConfig(), evidence_root=evidence_root, steps=steps)
     first.run()
     rec2 = Recorder({})
-    Gate(GateConfig(), evidence_root=evidence_root, steps=rec2.steps(), resume=first.run_id).run()
+    steps2 = rec2.steps()
+    # WP01's own rule.
+    steps2["WP01"].still_valid = wp01.still_valid  # type: ignore[attr-defined]
+    Gate(GateConfig(), evidence_root=evidence_root, steps=steps2, resume=first.run_id).run()
     assert "WP01" in rec2.calls
     assert "WP03" not in rec2.calls
 
@@ -305,11 +344,11 @@ def test_still_valid_hook_reruns_a_wp_and_its_dependents(evidence_root: Path) ->
     steps = rec2.steps()
     seen: list[str] = []
 
-    def redeployed(config: GateConfig, result: object, environ: object) -> str | None:
-        seen.append("asked")
+    def redeployed(check: ResumeCheck) -> str | None:
+        seen.append(check.result.wp)
         return "SaaS redeployed since the preflight: git_sha a -> b"
 
     steps["WP03"].still_valid = redeployed  # type: ignore[attr-defined]
     Gate(GateConfig(), evidence_root=evidence_root, steps=steps, resume=first.run_id).run()
-    assert seen == ["asked"]
+    assert seen == ["WP03"]
     assert sorted(rec2.calls) == ["WP03", "WP04", "WP05", "WP06", "WP07", "WP08"]
