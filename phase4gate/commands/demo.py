@@ -151,7 +151,13 @@ def run(args: argparse.Namespace) -> int:
                 and report.exit_code == _expected_exit(chosen)
             )
             verdict = "as expected" if hit else "NOT as expected"
-            say(f"demo: scenario {chosen.name} expects {_where(chosen)}: {verdict}")
+            on = " on Actions" if chosen.executor == "github-actions" else ""
+            expected = (
+                f"a {chosen.kind} stop at {chosen.wp}{on}"
+                if chosen.kind
+                else f"exit {_expected_exit(chosen)} at {chosen.wp}{on}"
+            )
+            say(f"demo: scenario {chosen.name} expects {expected}: {verdict}")
         say(f"demo: evidence in {gate.run_dir} (check it with `phase4gate verify {gate.run_dir}`)")
     write_outputs(report, args)
     return report.exit_code
