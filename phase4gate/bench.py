@@ -76,6 +76,8 @@ files = json.loads(r.data)["files"]
 print(len(files), max(Version(f["filename"].split("-")[1]) for f in files if f["filename"].endswith(".whl")))
 """
 _RESOLVE: Final = ("resolve-rc", "spec-kitty-cli", "--baseline", "3.2.0rc15")
+# pip's sources besides --index-url (resolve-rc reads one index): left out of pip's environment in the bench.
+_PIP_OTHER_SOURCES: Final = frozenset({"PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX", "PIP_CONFIG_FILE"})
 _TIMEOUT: Final = 600.0
 
 Spread = tuple[float, float, float]  # min, median, max
@@ -114,15 +116,23 @@ def _run(argv: Sequence[str], env: Mapping[str, str], ok: frozenset[int]) -> flo
 
 
 def _interleaved(
-    commands: Mapping[str, Sequence[str]], repeat: int, env: Mapping[str, str], ok: frozenset[int] = frozenset({0})
+    commands: Mapping[str, Sequence[str]],
+    repeat: int,
+    env: Mapping[str, str],
+    ok: frozenset[int] = frozenset({0}),
+    envs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, list[float]]:
-    """Time each command *repeat* times, round-robin after one untimed warm-up each (caches, bytecode)."""
-    for argv in commands.values():
-        _run(argv, env, ok)
+    """Time each command *repeat* times, round-robin after one untimed warm-up each (caches, bytecode).
+
+    *envs* gives a command its own environment instead of *env*.
+    """
+    own = envs or {}
+    for name, argv in commands.items():
+        _run(argv, own.get(name, env), ok)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, argv in commands.items():
-            times[name].append(_run(argv, env, ok))
+            times[name].append(_run(argv, own.get(name, env), ok))
     return times
 
 
@@ -225,8 +235,12 @@ def bench_resolve(
     *index_url*.  Either way phase4gate's cache lives in a temporary directory and
     is filled by the warm-up run, so the timed runs are the cached default path.
 
+    ``pip index versions`` gets ``--index-url`` and a configuration file naming only
+    that index (no ``find-links``, no ``extra-index-url``): it reads the same one page.
+
     Returns each command's seconds and the ratios ``default_over_floor``,
-    ``index_url_over_floor`` (targets <= 1.3) and ``pip_over_default`` (target >= 3.5).
+    ``index_url_over_floor`` (targets <= 1.3), ``pip_over_default`` (target >= 3.5)
+    and ``pip_over_floor`` (what ``pip_over_default`` can reach at best).
 
     Raises:
         RuntimeError: a timed command failed.
@@ -246,6 +260,10 @@ def bench_resolve(
             conf.parent.mkdir(parents=True)
             conf.write_text(f"[global]\nindex-url = {url}\n", encoding="utf-8")
             env["XDG_CONFIG_HOME"] = str(conf.parent.parent)
+        # pip asks exactly the index resolve-rc asks: no find-links, no extra index from the user's configuration.
+        pip_conf = Path(tmp) / "pip-only-index.conf"
+        pip_conf.write_text(f"[global]\nindex-url = {url}\n", encoding="utf-8")
+        pip_env = {k: v for k, v in env.items() if k not in _PIP_OTHER_SOURCES} | {"PIP_CONFIG_FILE": str(pip_conf)}
         script = _console_script()
         commands = {
             "floor": [sys.executable, "-c", FLOOR_SCRIPT, url],
@@ -253,7 +271,7 @@ def bench_resolve(
             "index_url": [*script, *_RESOLVE, "--index-url", url],
             "pip": [sys.executable, "-m", "pip", "index", "versions", "spec-kitty-cli", "--pre", "--index-url", url],
         }
-        times = _interleaved(commands, repeat, env, ok=frozenset({0, 1}))
+        times = _interleaved(commands, repeat, env, ok=frozenset({0, 1}), envs={"pip": pip_env})
     out = {f"{name}_s": _spread(t) for name, t in times.items()}
     out["default_over_floor"] = _ratio(times, "default", "floor")
     out["index_url_over_floor"] = _ratio(times, "index_url", "floor")
