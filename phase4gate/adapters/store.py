@@ -11,7 +11,8 @@ Durability is batched (issue 23): each file's data and its intent are fsync'd
 before the link, but the directories' entries and the manifest lines of the
 files written since the last journal line are fsync'd once, by
 :meth:`EvidenceStore.flush`, which runs before every journal line is appended
-(and after :meth:`EvidenceStore.seal` and :meth:`EvidenceStore.seal_head`).  So
+(and after :meth:`EvidenceStore.seal` and :meth:`EvidenceStore.seal_head`;
+``child`` lines, which name no evidence, neither flush nor sync).  So
 a journal line (a ``wp-result`` naming evidence, say) is never on disk before
 the evidence it follows; a power loss before that flush can lose the names of
 files no line refers to yet, which a resume writes again.  A killed process
@@ -107,6 +108,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Journal lines that matter only while this machine is up: a child process a power loss ends anyway.  They
+# are appended without a flush or an fsync (a killed gate loses nothing written); the next other line syncs them.
+_VOLATILE_EVENTS: Final = frozenset({"child"})
 # An append to a file that exists needs its data and size on disk, not its mtime: fdatasync where there is one.
 _datasync = getattr(os, "fdatasync", os.fsync)
 
@@ -348,9 +352,11 @@ class EvidenceStore:
             if "\n" in line:  # pragma: no cover - json.dumps never emits a raw newline
                 msg = "a journal entry is one line"
                 raise EvidenceError(msg, path=str(path))
-            # Everything written before this line is durable before the line is.
-            self._flush_locked()
-            self._append(JOURNAL_NAME, line + "\n")
+            volatile = event.get("event") in _VOLATILE_EVENTS
+            if not volatile:
+                # Everything written before this line is durable before the line is.
+                self._flush_locked()
+            self._append(JOURNAL_NAME, line + "\n", sync=not volatile)
             self._head_cache = (lines_end + len(line.encode("utf-8")) + 1, line_digest(line))
         return line
 

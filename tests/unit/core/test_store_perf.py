@@ -26,7 +26,10 @@ import os, signal, sys
 from pathlib import Path
 from phase4gate.adapters.store import EvidenceStore
 store = EvidenceStore(Path(sys.argv[1]))
-refs = [store.write_text(f"wp01/1/f{i}.txt", f"file {i}\\n") for i in range(5)]
+refs = [store.write_text(f"wp01/1/f{i}.txt", f"file {i}\\n") for i in range(3)]
+# A child started mid-batch: its line names no evidence, so it neither flushes nor syncs.
+store.append_event({"event": "child", "wp": "WP01", "pid": os.getpid(), "marker": "m"})
+refs += [store.write_text(f"wp01/1/f{i}.txt", f"file {i}\\n") for i in range(3, 5)]
 refs.append(store.write_text("wp02/1/g.txt", "g\\n"))
 if sys.argv[2] in {"result", "result-then-kill"}:
     store.append_event({"event": "wp-result", "wp": "WP01", "evidence": [r.path for r in refs]})
@@ -83,10 +86,17 @@ def traced(tmp_path: Path) -> tuple[Path, list[tuple[str, str]]]:
     return root, _calls(trace, root)
 
 
+def _result_write(calls: list[tuple[str, str]]) -> int:
+    """Return the index of the result line's write (the journal's second line; the first is the child line)."""
+    writes = [i for i, c in enumerate(calls) if c == ("write", "journal.jsonl")]
+    assert len(writes) == 2
+    return writes[1]
+
+
 def test_journal_line_follows_durable_evidence(traced: tuple[Path, list[tuple[str, str]]]) -> None:
     """Every file's name and manifest line are fsync'd before the journal line that names it is written."""
     _, calls = traced
-    journal_write = calls.index(("write", "journal.jsonl"))
+    journal_write = _result_write(calls)
     links = {p: i for i, (name, p) in enumerate(calls) if name in {"link", "linkat"}}
     assert len(links) == _FILES
     syncs = [(i, p) for i, (name, p) in enumerate(calls) if name in {"fsync", "fdatasync"}]
@@ -105,10 +115,21 @@ def test_journal_line_follows_durable_evidence(traced: tuple[Path, list[tuple[st
     assert any(i > journal_write and p == "journal.jsonl" for i, p in syncs)
 
 
+def test_child_line_neither_flushes_nor_syncs(traced: tuple[Path, list[tuple[str, str]]]) -> None:
+    """The child line (a process a power loss ends anyway) is written as is; the result line syncs it."""
+    _, calls = traced
+    child_write = calls.index(("write", "journal.jsonl"))
+    result_write = _result_write(calls)
+    between = [p for name, p in calls[child_write:result_write] if name in {"fsync", "fdatasync"}]
+    assert "journal.jsonl" not in between
+    just_before = [name for name, _ in calls[child_write - 2 : child_write]]
+    assert not {"fsync", "fdatasync"} & set(just_before)  # no flush ran for it
+
+
 def test_one_fsync_per_folder_and_one_of_the_manifest_per_batch(traced: tuple[Path, list[tuple[str, str]]]) -> None:
     """A batch costs each file two fsyncs (data, intent), each touched folder one, the manifest one."""
     _, calls = traced
-    journal_write = calls.index(("write", "journal.jsonl"))
+    journal_write = _result_write(calls)
     before = [p for name, p in calls[:journal_write] if name in {"fsync", "fdatasync"}]
     folders = {p for p in before if not p.rpartition("/")[2].startswith((".tmp-", ".intent-")) and "." not in p}
     # wp01/1 and wp02/1 hold the files; wp01, wp02 and the run folder got new folder names.
@@ -128,7 +149,8 @@ def test_killed_before_any_journal_line_verifies(tmp_path: Path) -> None:
     assert result.ok, result
     assert result.checked == _FILES + 1
     assert result.interrupted == ()
-    assert not (root / "journal.jsonl").exists()
+    (child,) = read_journal_file(root / "journal.jsonl").lines  # the only line names no evidence
+    assert '"event": "child"' in child
     store = EvidenceStore(root)
     store.append_event({"event": "wp-start", "wp": "WP01"})
     assert verify_tree(root).ok
@@ -142,7 +164,7 @@ def test_killed_after_a_result_line_keeps_what_it_names(tmp_path: Path) -> None:
     assert done.returncode == -signal.SIGKILL, done.stderr
     journal = read_journal_file(root / "journal.jsonl")
     assert chain_problems(list(journal.lines)) == []
-    (line,) = journal.lines
+    _child, line = journal.lines
     named = re.findall(r'"(wp0\d/1/[^"]+)"', line)
     assert len(named) == _FILES
     result = verify_tree(root)
