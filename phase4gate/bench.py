@@ -6,9 +6,11 @@ ratio of each round with its min / median / max, so the spread is visible.
 Children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` removed), as
 an installed phase4gate runs for users.
 
-* gate overhead: the green sandbox gate's wall time not spent in child processes,
-  over the summed wall time of those children (canary runs, installs, proof runs);
-  GitHub requests per green gate, counted at the emulator, against the minimum;
+* gate overhead: the green sandbox gate's wall time when no child process ran, over
+  the union of its children's intervals (canary runs, installs, proof runs, git);
+  GitHub requests per green gate, counted at the emulator, against the minimum.  Each
+  round is a fresh process (as each ``phase4gate run`` is: it imports github3,
+  cattrs and the steps again) with bytecode caching on, after one untimed warm-up round;
 * ``phase4gate --help`` through the console script against ``python -c "import argparse"``;
 * ``phase4gate resolve-rc`` as a whole process, on the default path (pip's default
   index, here a pip configuration naming the local index emulator, answered from
@@ -23,11 +25,14 @@ an installed phase4gate runs for users.
   warm uv cache.
 
 Run ``python -m phase4gate.bench [--skip-network] [--repeat N] [--only NAME ...]``.
+Each row is a function in :data:`SECTIONS` (name, runner taking the repeat count):
+a new row is one more function and one more entry.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -37,11 +42,13 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "FLOOR_SCRIPT",
     "MIN_GITHUB_REQUESTS",
+    "SECTIONS",
+    "Section",
     "Spread",
     "bench_gate",
     "bench_help",
@@ -69,6 +76,8 @@ files = json.loads(r.data)["files"]
 print(len(files), max(Version(f["filename"].split("-")[1]) for f in files if f["filename"].endswith(".whl")))
 """
 _RESOLVE: Final = ("resolve-rc", "spec-kitty-cli", "--baseline", "3.2.0rc15")
+# pip's sources besides --index-url (resolve-rc reads one index): left out of pip's environment in the bench.
+_PIP_OTHER_SOURCES: Final = frozenset({"PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX", "PIP_CONFIG_FILE"})
 _TIMEOUT: Final = 600.0
 
 Spread = tuple[float, float, float]  # min, median, max
@@ -107,15 +116,23 @@ def _run(argv: Sequence[str], env: Mapping[str, str], ok: frozenset[int]) -> flo
 
 
 def _interleaved(
-    commands: Mapping[str, Sequence[str]], repeat: int, env: Mapping[str, str], ok: frozenset[int] = frozenset({0})
+    commands: Mapping[str, Sequence[str]],
+    repeat: int,
+    env: Mapping[str, str],
+    ok: frozenset[int] = frozenset({0}),
+    envs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, list[float]]:
-    """Time each command *repeat* times, round-robin after one untimed warm-up each (caches, bytecode)."""
-    for argv in commands.values():
-        _run(argv, env, ok)
+    """Time each command *repeat* times, round-robin after one untimed warm-up each (caches, bytecode).
+
+    *envs* gives a command its own environment instead of *env*.
+    """
+    own = envs or {}
+    for name, argv in commands.items():
+        _run(argv, own.get(name, env), ok)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, argv in commands.items():
-            times[name].append(_run(argv, env, ok))
+            times[name].append(_run(argv, own.get(name, env), ok))
     return times
 
 
@@ -126,40 +143,71 @@ def _ratio(times: Mapping[str, Sequence[float]], ours: str, floor: str) -> Sprea
 # --------------------------------------------------------------------------- gate overhead
 
 
-def bench_gate(repeat: int = 1) -> dict[str, float]:
-    """Time the green sandbox gate and the child processes it ran; count GitHub requests."""
+def gate_round() -> dict[str, float]:
+    """Build the sandbox world, run the green gate once in this process; return its wall, child and request figures.
+
+    :func:`bench_gate` runs this in a fresh process per round.
+
+    Raises:
+        RuntimeError: the green gate did not pass.
+    """
     from phase4gate.adapters import proc  # noqa: PLC0415
     from phase4gate.gate import Gate  # noqa: PLC0415
     from phase4gate.sandbox.world import World  # noqa: PLC0415
 
-    walls: list[float] = []
-    children: list[float] = []
-    requests: list[int] = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as tmp, World(Path(tmp) / "world") as world:
-            gate = Gate(world.config(Path(tmp) / "evidence"), environ=world.environ(dict(os.environ)))
-            before_requests = len(world.github.requests)
-            start = time.monotonic()
-            report = gate.run()
-            end = time.monotonic()
-            walls.append(end - start)
-            # The time at least one child ran (they run side by side: WP02 beside WP03, both installs).
-            children.append(proc.child_busy_seconds(start, end))
-            # A conditional GET answered 304 costs no rate limit on GitHub: count what does.
-            requests.append(sum(1 for r in world.github.requests[before_requests:] if r.status != 304))
-            if report.exit_code != 0:
-                msg = f"the green gate did not pass: {[(s.wp, s.reason) for s in report.steps]}"
-                raise RuntimeError(msg)
-    ratios = [(w - c) / c if c else float("nan") for w, c in zip(walls, children, strict=True)]
-    low, mid, high = _spread(ratios)
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp) / "world") as world:
+        gate = Gate(world.config(Path(tmp) / "evidence"), environ=world.environ(dict(os.environ)))
+        before_requests = len(world.github.requests)
+        start = time.monotonic()
+        report = gate.run()
+        end = time.monotonic()
+        if report.exit_code != 0:
+            msg = f"the green gate did not pass: {[(s.wp, s.reason) for s in report.steps]}"
+            raise RuntimeError(msg)
+        # A conditional GET answered 304 costs no rate limit on GitHub: count what does.
+        requests = sum(1 for r in world.github.requests[before_requests:] if r.status != 304)
+        # The time at least one child ran (they run side by side: WP02 beside WP03, both installs).
+        return {"wall": end - start, "children": proc.child_busy_seconds(start, end), "requests": float(requests)}
+
+
+_GATE_ROUND: Final = "import json; from phase4gate.bench import gate_round; print(json.dumps(gate_round()))"
+
+
+def bench_gate(repeat: int = 1) -> dict[str, Spread]:
+    """Time the green sandbox gate (one fresh process per round, after a warm-up round); count GitHub requests.
+
+    Raises:
+        RuntimeError: a round failed or the green gate did not pass.
+    """
+    rounds: list[dict[str, float]] = []
+    for n in range(repeat + 1):
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", _GATE_ROUND],
+                capture_output=True,
+                text=True,
+                env=_child_env(),
+                timeout=_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            msg = f"cannot run a gate round: {exc}"
+            raise RuntimeError(msg) from None
+        if done.returncode != 0:
+            msg = f"a gate round exited {done.returncode}: {done.stderr.strip()[-500:]}"
+            raise RuntimeError(msg)
+        if n:  # round 0 is the warm-up: bytecode written, uv and git caches filled
+            rounds.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    walls = [r["wall"] for r in rounds]
+    children = [r["children"] for r in rounds]
+    requests = [r["requests"] for r in rounds]
     return {
-        "gate_wall_s": statistics.median(walls),
-        "children_s": statistics.median(children),
-        "overhead_ratio": mid,
-        "overhead_ratio_min": low,
-        "overhead_ratio_max": high,
-        "github_requests": float(statistics.median(requests)),
-        "github_requests_ratio": statistics.median(requests) / MIN_GITHUB_REQUESTS,
+        "gate_wall_s": _spread(walls),
+        "children_s": _spread(children),
+        "outside_children_s": _spread([w - c for w, c in zip(walls, children, strict=True)]),
+        "overhead_ratio": _spread([(w - c) / c if c else float("nan") for w, c in zip(walls, children, strict=True)]),
+        "github_requests": _spread(requests),
+        "github_requests_ratio": _spread([r / MIN_GITHUB_REQUESTS for r in requests]),
     }
 
 
@@ -187,8 +235,12 @@ def bench_resolve(
     *index_url*.  Either way phase4gate's cache lives in a temporary directory and
     is filled by the warm-up run, so the timed runs are the cached default path.
 
+    ``pip index versions`` gets ``--index-url`` and a configuration file naming only
+    that index (no ``find-links``, no ``extra-index-url``): it reads the same one page.
+
     Returns each command's seconds and the ratios ``default_over_floor``,
-    ``index_url_over_floor`` (targets <= 1.3) and ``pip_over_default`` (target >= 3.5).
+    ``index_url_over_floor`` (targets <= 1.3), ``pip_over_default`` (target >= 3.5)
+    and ``pip_over_floor`` (what ``pip_over_default`` can reach at best).
 
     Raises:
         RuntimeError: a timed command failed.
@@ -208,6 +260,10 @@ def bench_resolve(
             conf.parent.mkdir(parents=True)
             conf.write_text(f"[global]\nindex-url = {url}\n", encoding="utf-8")
             env["XDG_CONFIG_HOME"] = str(conf.parent.parent)
+        # pip asks exactly the index resolve-rc asks: no find-links, no extra index from the user's configuration.
+        pip_conf = Path(tmp) / "pip-only-index.conf"
+        pip_conf.write_text(f"[global]\nindex-url = {url}\n", encoding="utf-8")
+        pip_env = {k: v for k, v in env.items() if k not in _PIP_OTHER_SOURCES} | {"PIP_CONFIG_FILE": str(pip_conf)}
         script = _console_script()
         commands = {
             "floor": [sys.executable, "-c", FLOOR_SCRIPT, url],
@@ -215,11 +271,13 @@ def bench_resolve(
             "index_url": [*script, *_RESOLVE, "--index-url", url],
             "pip": [sys.executable, "-m", "pip", "index", "versions", "spec-kitty-cli", "--pre", "--index-url", url],
         }
-        times = _interleaved(commands, repeat, env, ok=frozenset({0, 1}))
+        times = _interleaved(commands, repeat, env, ok=frozenset({0, 1}), envs={"pip": pip_env})
     out = {f"{name}_s": _spread(t) for name, t in times.items()}
     out["default_over_floor"] = _ratio(times, "default", "floor")
     out["index_url_over_floor"] = _ratio(times, "index_url", "floor")
     out["pip_over_default"] = _ratio(times, "pip", "default")
+    # pip over the floor bounds pip_over_default: resolve-rc cannot do better than the floor.
+    out["pip_over_floor"] = _ratio(times, "pip", "floor")
     return out
 
 
@@ -308,7 +366,53 @@ def bench_wp01_proof(repeat: int = 3) -> dict[str, Spread]:
     }
 
 
-# --------------------------------------------------------------------------- printing
+# --------------------------------------------------------------------------- the fix audit
+
+
+def bench_audit_rounds(repeat: int = 5) -> dict[str, Spread]:
+    """Time the fix audit's classification of the 500-file commit against its floor, interleaved, *repeat* rounds.
+
+    Ours is ``audit_commit`` without proof (``audit-fix --no-proof``); the floor is one
+    ``git cat-file --batch`` of both sides of every changed file and one ``ast.parse``
+    of each (:mod:`phase4gate.bench_audit`); ``git show`` of the commit for scale.
+    """
+    import ast  # noqa: PLC0415
+
+    from phase4gate.adapters import git  # noqa: PLC0415
+    from phase4gate.adapters.proof import audit_commit  # noqa: PLC0415
+    from phase4gate.bench_audit import build_bench_repo  # noqa: PLC0415
+
+    def floor(repo: Path, sha: str) -> None:
+        info = git.commit_info(repo, sha)
+        paths = git.changed_paths(repo, info.parents[0], sha)
+        specs = [s for _st, old, new in paths for s in (f"{info.parents[0]}:{old or new}", f"{sha}:{new}")]
+        for blob in git.read_blobs(repo, specs):
+            if blob is not None:
+                ast.parse(blob)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        repo, sha = build_bench_repo(Path(tmp) / "bench-repo")
+        show = ("git", "-C", str(repo), "show", "--no-color", sha)
+        measures: dict[str, Callable[[], object]] = {
+            "ours": lambda: audit_commit(repo, sha),
+            "floor": lambda: floor(repo, sha),
+            "git_show": lambda: subprocess.run(show, capture_output=True, check=True, timeout=120),
+        }
+        for fn in measures.values():  # warm-up: git's object cache, bytecode
+            fn()
+        times: dict[str, list[float]] = {name: [] for name in measures}
+        for _ in range(repeat):
+            for name, fn in measures.items():
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    out = {f"{name}_s": _spread(t) for name, t in times.items()}
+    out["ours_over_floor"] = _ratio(times, "ours", "floor")
+    out["ours_over_git_show"] = _ratio(times, "ours", "git_show")
+    return out
+
+
+# --------------------------------------------------------------------------- printing and the rows
 
 
 def _print(title: str, figures: Mapping[str, float | Spread], target: str = "") -> None:
@@ -323,112 +427,94 @@ def _print(title: str, figures: Mapping[str, float | Spread], target: str = "") 
         print(f"  target: {target}")
 
 
-def _section(name: str, only: Sequence[str]) -> bool:
-    return not only or name in only
+def _run_gate(repeat: int) -> None:
+    figures = bench_gate(max(2, repeat // 2))
+    title = "gate overhead and GitHub requests (green sandbox gate, a fresh process per round)"
+    _print(title, figures, "overhead_ratio <= 0.05, github_requests_ratio 1.0")
+
+
+def _run_help(repeat: int) -> None:
+    figures = bench_help(3 * repeat)
+    _print("phase4gate --help (console script) vs python -c 'import argparse'", figures, "help_over_argparse <= 2.0")
+
+
+def _run_resolve_local(repeat: int) -> None:
+    from phase4gate.sandbox.index import IndexEmulator  # noqa: PLC0415
+
+    with IndexEmulator("rc15-rc16") as index:
+        figures = bench_resolve(index.simple_url, repeat=2 * repeat)
+    _print(
+        "resolve-rc spec-kitty-cli as a whole process, local index emulator",
+        figures,
+        "default_over_floor <= 1.3, index_url_over_floor <= 1.3, pip_over_default >= 3.5",
+    )
+
+
+def _run_audit(repeat: int) -> None:
+    figures = bench_audit_rounds(repeat)
+    _print("fix audit of a 500-file / 50,000-line commit (classification, no proof)", figures, "ours_over_floor <= 1.2")
+
+
+def _run_proof(repeat: int) -> None:
+    from phase4gate.errors import Phase4GateError  # noqa: PLC0415
+
+    try:
+        figures = bench_wp01_proof(max(1, repeat // 2))
+    except (Phase4GateError, RuntimeError, subprocess.SubprocessError) as exc:
+        print(f"\nWP01 proof: skipped, the proof could not be run both ways ({exc})")
+        return
+    title = "WP01 proof of the sandbox #1182 fix vs uv sync + the two pytest runs by hand (warm uv cache)"
+    _print(title, figures, "ours_over_floor <= 1.3")
+
+
+def _run_resolve_network(repeat: int) -> None:
+    from phase4gate.errors import Phase4GateError  # noqa: PLC0415
+
+    try:
+        figures = bench_resolve(None, repeat=repeat)
+    except (Phase4GateError, RuntimeError, OSError) as exc:
+        print(f"\nresolve-rc: skipped, the real package index is not reachable ({exc})")
+        return
+    _print(
+        "resolve-rc spec-kitty-cli against the real index (pip's default from its configuration)",
+        figures,
+        "default_over_floor <= 1.3, index_url_over_floor <= 1.3, pip_over_default >= 3.5",
+    )
+
+
+class Section(NamedTuple):
+    """One row group of the bench: its ``--only`` name, its runner (given ``--repeat``), if it needs the network."""
+
+    name: str
+    run: Callable[[int], None]
+    network: bool = False
+
+
+# In the order they run.  A new row: a ``_run_<name>(repeat)`` function and one entry here.
+SECTIONS: list[Section] = [
+    Section("gate", _run_gate),
+    Section("help", _run_help),
+    Section("resolve", _run_resolve_local),
+    Section("audit", _run_audit),
+    Section("proof", _run_proof),
+    Section("network", _run_resolve_network, network=True),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print the figures."""
     parser = argparse.ArgumentParser(prog="python -m phase4gate.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip-network", action="store_true", help="skip the real-index resolve-rc benchmark")
+    parser.add_argument("--skip-network", action="store_true", help="skip the sections that need the network")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per comparison (after one warm-up)")
-    sections = ("gate", "help", "resolve", "audit", "proof", "network")
-    parser.add_argument("--only", action="append", choices=sections, default=[], help="run only these sections")
+    names = [section.name for section in SECTIONS]
+    parser.add_argument("--only", action="append", choices=names, default=[], help="run only these sections")
     args = parser.parse_args(argv)
     repeat = max(1, args.repeat)
-    runs: list[tuple[str, Callable[[], None]]] = [
-        ("gate", _bench_gate(repeat)),
-        ("help", _bench_help(repeat)),
-        ("resolve", _bench_resolve_local(repeat)),
-        ("audit", _bench_audit(repeat)),
-        ("proof", _bench_proof(repeat)),
-    ]
-    if not args.skip_network:
-        runs.append(("network", _bench_resolve_network(repeat)))
-    for name, run in runs:
-        if _section(name, args.only):
-            run()
+    for section in SECTIONS:
+        if (args.only and section.name not in args.only) or (section.network and args.skip_network):
+            continue
+        section.run(repeat)
     return 0
-
-
-def _bench_gate(repeat: int) -> Callable[[], None]:
-    def run() -> None:
-        figures = bench_gate(max(1, repeat // 2))
-        title = "gate overhead and GitHub requests (green sandbox gate)"
-        _print(title, figures, "overhead_ratio <= 0.05, github_requests_ratio 1.0")
-
-    return run
-
-
-def _bench_help(repeat: int) -> Callable[[], None]:
-    def run() -> None:
-        figures = bench_help(3 * repeat)
-        _print(
-            "phase4gate --help (console script) vs python -c 'import argparse'", figures, "help_over_argparse <= 2.0"
-        )
-
-    return run
-
-
-def _bench_proof(repeat: int) -> Callable[[], None]:
-    def run() -> None:
-        from phase4gate.errors import Phase4GateError  # noqa: PLC0415
-
-        try:
-            figures = bench_wp01_proof(max(1, repeat // 2))
-        except (Phase4GateError, RuntimeError, subprocess.SubprocessError) as exc:
-            print(f"\nWP01 proof: skipped, the proof could not be run both ways ({exc})")
-            return
-        title = "WP01 proof of the sandbox #1182 fix vs uv sync + the two pytest runs by hand (warm uv cache)"
-        _print(title, figures, "ours_over_floor <= 1.3")
-
-    return run
-
-
-def _bench_resolve_local(repeat: int) -> Callable[[], None]:
-    def run() -> None:
-        from phase4gate.sandbox.index import IndexEmulator  # noqa: PLC0415
-
-        with IndexEmulator("rc15-rc16") as index:
-            figures = bench_resolve(index.simple_url, repeat=2 * repeat)
-        _print(
-            "resolve-rc spec-kitty-cli as a whole process, local index emulator",
-            figures,
-            "default_over_floor <= 1.3, index_url_over_floor <= 1.3, pip_over_default >= 3.5",
-        )
-
-    return run
-
-
-def _bench_audit(repeat: int) -> Callable[[], None]:
-    def run() -> None:
-        from phase4gate.bench_audit import bench_audit  # noqa: PLC0415
-
-        with tempfile.TemporaryDirectory() as tmp:
-            audit: dict[str, float] = bench_audit(Path(tmp), repeat=repeat)
-        audit["ours_over_floor"] = audit["ours"] / audit["floor"]
-        audit["ours_over_git_show"] = audit["ours"] / audit["git_show"]
-        _print("fix audit of a 500-file / 50,000-line commit (classification, no proof)", audit, "ours / floor <= 1.2")
-
-    return run
-
-
-def _bench_resolve_network(repeat: int) -> Callable[[], None]:
-    def run() -> None:
-        from phase4gate.errors import Phase4GateError  # noqa: PLC0415
-
-        try:
-            figures = bench_resolve(None, repeat=repeat)
-        except (Phase4GateError, RuntimeError, OSError) as exc:
-            print(f"\nresolve-rc: skipped, the real package index is not reachable ({exc})")
-            return
-        _print(
-            "resolve-rc spec-kitty-cli against the real index (pip's default from its configuration)",
-            figures,
-            "default_over_floor <= 1.3, index_url_over_floor <= 1.3, pip_over_default >= 3.5",
-        )
-
-    return run
 
 
 if __name__ == "__main__":

@@ -55,7 +55,25 @@ _MAX_RETRY_AFTER: Final = 120.0
 
 @functools.cache
 def user_agent() -> str:
-    """Return ``phase4gate/<version>`` (looked up once: a metadata lookup scans ``sys.path``)."""
+    """Return ``phase4gate/<version>``, looked up once.
+
+    The version is the name of the first ``phase4gate-<version>.dist-info`` folder on
+    ``sys.path`` (the wheel layout), as ``importlib.metadata`` would find it, without
+    parsing the whole METADATA file (~2 ms of each ``resolve-rc``, issue 23).
+    """
+    import os  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as listing:
+                found = [e.name for e in listing if e.name.startswith("phase4gate-") and e.name.endswith(".dist-info")]
+        except OSError:
+            continue
+        if len(found) == 1:
+            return f"phase4gate/{found[0].removeprefix('phase4gate-').removesuffix('.dist-info')}"
+        if found:
+            break  # several versions side by side: let importlib.metadata choose
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:

@@ -3,10 +3,20 @@
 Every file is written to a temp file in its target directory, fsync'd, then
 ``os.link``-ed to its final name, which fails if the name exists: nothing is
 ever replaced, truncated or half-written (a killed writer leaves at most a
-``.tmp-*`` file, never a partial final file).  The directory is fsync'd and the
-file made read-only (0444).  A :class:`filelock.FileLock` in the run folder
-serialises writers, journal appends and manifest updates, so two gates on one
-machine cannot interleave.
+``.tmp-*`` file, never a partial final file).  The file is made read-only (0444).
+A :class:`filelock.FileLock` in the run folder serialises writers, journal
+appends and manifest updates, so two gates on one machine cannot interleave.
+
+Durability is batched (issue 23): each file's data and its intent are fsync'd
+before the link, but the directories' entries and the manifest lines of the
+files written since the last journal line are fsync'd once, by
+:meth:`EvidenceStore.flush`, which runs before every journal line is appended
+(and after :meth:`EvidenceStore.seal` and :meth:`EvidenceStore.seal_head`;
+``child`` lines, which name no evidence, neither flush nor sync).  So
+a journal line (a ``wp-result`` naming evidence, say) is never on disk before
+the evidence it follows; a power loss before that flush can lose the names of
+files no line refers to yet, which a resume writes again.  A killed process
+loses nothing: everything was written before the call returned.
 
 ``MANIFEST.sha256`` lists every file written through the store, one
 ``<sha256>  <path>`` line each (``sha256sum`` format).  Before a file is linked its
@@ -30,6 +40,7 @@ import json
 import os
 import re
 import stat
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -97,6 +108,37 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Journal lines that matter only while this machine is up: a child process a power loss ends anyway.  They
+# are appended without a flush or an fsync (a killed gate loses nothing written); the next other line syncs them.
+_VOLATILE_EVENTS: Final = frozenset({"child"})
+# An append to a file that exists needs its data and size on disk, not its mtime: fdatasync where there is one.
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+class _Pending:
+    """What was written to one run folder since its last flush: folders to fsync, the manifest, intents to drop."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.dirs: set[Path] = set()
+        self.manifest = False
+        # Intents of files whose manifest line is written but not yet fsync'd: removed after it is.
+        self.intents: list[Path] = []
+        # Whether intents a killed writer left behind (their manifest lines written) were looked for.
+        self.swept = False
+
+
+# Per run folder (resolved), shared by every store of this process on it: any store's flush covers them all.
+_PENDING: dict[Path, _Pending] = {}
+_PENDING_LOCK = threading.Lock()
+
+
+def _pending_for(root: Path) -> _Pending:
+    key = root.resolve()
+    with _PENDING_LOCK:
+        return _PENDING.setdefault(key, _Pending())
+
+
 def _check_rel(rel: str, *, seal: bool = False) -> PurePosixPath:
     p = PurePosixPath(rel)
     reserved = p.name in {JOURNAL_NAME, LOCK_NAME} or (p.name == MANIFEST_NAME and (len(p.parts) == 1 or not seal))
@@ -120,6 +162,7 @@ class EvidenceStore:
         self._lock = filelock.FileLock(str(root / LOCK_NAME), timeout=lock_timeout)
         # (journal size, head digest) after this store's last append: skips re-reading the journal.
         self._head_cache: tuple[int, str] | None = None
+        self._pending = _pending_for(root)
 
     def __repr__(self) -> str:
         return f"EvidenceStore({str(self.root)!r})"
@@ -151,7 +194,9 @@ class EvidenceStore:
         with self.locked():
             entries = sorted((r[len(prefix) :], d) for r, d in read_manifest(self.root).items() if r.startswith(prefix))
             text = "".join(f"{d}  {r}\n" for r, d in entries)
-            return self._write(f"{prefix}{MANIFEST_NAME}", text.encode("utf-8"), seal=True)
+            ref = self._write(f"{prefix}{MANIFEST_NAME}", text.encode("utf-8"), seal=True)
+            self._flush_locked()
+            return ref
 
     def write_bytes(self, rel: str, data: bytes) -> EvidenceRef:
         """Write *data* to *rel* once; return its reference.
@@ -171,7 +216,7 @@ class EvidenceStore:
                 msg = f"evidence file exists and is never overwritten: {rel}"
                 raise EvidenceExistsError(msg, path=str(target))
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                made = _make_dirs(target.parent, self.root)
             except OSError as exc:
                 msg = f"cannot write evidence {rel}: {exc.strerror}"
                 raise EvidenceError(msg, path=str(target)) from None
@@ -195,7 +240,6 @@ class EvidenceStore:
                     raise EvidenceExistsError(msg, path=str(target)) from None
                 linked = True
                 os.chmod(target, 0o444)
-                _fsync_dir(target.parent)
             except OSError as exc:
                 if isinstance(exc, EvidenceError):
                     raise
@@ -207,10 +251,62 @@ class EvidenceStore:
                 if not linked:
                     with contextlib.suppress(FileNotFoundError):
                         intent.unlink()
-            self._append(MANIFEST_NAME, f"{digest}  {posix}\n")
+            # The link's directory entry and the manifest line reach the disk at the next flush
+            # (before the next journal line): one fsync per directory and one of the manifest per batch.
+            with self._pending.lock:
+                self._pending.dirs.update(made)
+                self._pending.dirs.add(target.parent)
+            self._append(MANIFEST_NAME, f"{digest}  {posix}\n", sync=False)
+            with self._pending.lock:
+                self._pending.manifest = True
+                # The intent stays until the manifest line is on disk (the flush removes it).
+                self._pending.intents.append(intent)
+        return EvidenceRef(path=posix, sha256=digest)
+
+    def flush(self) -> None:
+        """Make every file written to this run folder so far durable: its directory entry and its manifest line.
+
+        Runs by itself before each journal line and after each seal; call it before an
+        outside effect that names evidence written since the last journal line.
+
+        Raises:
+            EvidenceError: a directory or the manifest could not be fsync'd (what was pending stays pending).
+        """
+        with self.locked():
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        pending = self._pending
+        with pending.lock:
+            dirs, manifest, intents = sorted(pending.dirs), pending.manifest, pending.intents
+            pending.dirs, pending.manifest, pending.intents = set(), False, []
+            if not pending.swept:
+                # Once per process: a writer killed after its manifest line leaves its intent behind.
+                pending.swept = True
+                left = _covered_intents(self.root)
+                intents += [i for i in left if i not in intents]
+                manifest = manifest or bool(left)
+        try:
+            # Folders first (the files' names), then the manifest (the lines naming them).
+            for d in dirs:
+                _fsync_dir(d)
+            if manifest:
+                fd = os.open(self.root / MANIFEST_NAME, os.O_RDONLY)
+                try:
+                    _datasync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            with pending.lock:
+                pending.dirs.update(dirs)
+                pending.manifest = pending.manifest or manifest
+                pending.intents[:0] = intents
+            msg = f"cannot make the evidence durable (fsync): {exc.strerror}"
+            raise EvidenceError(msg, path=str(self.root), hint="free space or fix the disk, then resume") from None
+        # Only now are the intents covered by durable manifest lines.
+        for intent in intents:
             with contextlib.suppress(FileNotFoundError):
                 intent.unlink()
-        return EvidenceRef(path=posix, sha256=digest)
 
     def write_text(self, rel: str, text: str) -> EvidenceRef:
         """Write UTF-8 *text* to *rel* once."""
@@ -256,7 +352,11 @@ class EvidenceStore:
             if "\n" in line:  # pragma: no cover - json.dumps never emits a raw newline
                 msg = "a journal entry is one line"
                 raise EvidenceError(msg, path=str(path))
-            self._append(JOURNAL_NAME, line + "\n")
+            volatile = event.get("event") in _VOLATILE_EVENTS
+            if not volatile:
+                # Everything written before this line is durable before the line is.
+                self._flush_locked()
+            self._append(JOURNAL_NAME, line + "\n", sync=not volatile)
             self._head_cache = (lines_end + len(line.encode("utf-8")) + 1, line_digest(line))
         return line
 
@@ -314,6 +414,7 @@ class EvidenceStore:
         rel = f"{TORN_PREFIX}{end}.bin"
         if not (self.root / rel).exists():
             self._write(rel, torn)
+        self._flush_locked()  # the torn bytes are durable evidence before the journal is cut back
         try:
             fd = os.open(path, os.O_WRONLY)
             try:
@@ -348,11 +449,13 @@ class EvidenceStore:
         with self.locked():
             existing = self.root / rel
             if existing.is_file() and not existing.is_symlink() and existing.read_bytes() == f"{head}\n".encode():
+                self._flush_locked()
                 return
             self._write(rel, f"{head}\n".encode())
+            self._flush_locked()  # a projection naming this head and the manifest up to it is written next
 
-    def _append(self, name: str, text: str) -> None:
-        """Append *text* whole, or leave the file as it was and raise."""
+    def _append(self, name: str, text: str, *, sync: bool = True) -> None:
+        """Append *text* whole, or leave the file as it was and raise; with *sync*, fdatasync it before returning."""
         path = self.root / name
         data = text.encode("utf-8")
         try:
@@ -364,7 +467,8 @@ class EvidenceStore:
             start = os.fstat(fd).st_size
             try:
                 _write_all(fd, data)
-                os.fsync(fd)
+                if sync:
+                    _datasync(fd)
             except OSError as exc:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, start)
@@ -378,6 +482,37 @@ class EvidenceStore:
                 ) from None
         finally:
             os.close(fd)
+
+
+def _covered_intents(root: Path) -> list[Path]:
+    """Return the intents in *root* whose file the manifest lists with the same digest (their work is done)."""
+    found = sorted(root.glob(f"{_INTENT_PREFIX}*"))
+    if not found:
+        return []
+    try:
+        entries, _ = parse_manifest((root / MANIFEST_NAME).read_bytes(), source=MANIFEST_NAME)
+    except OSError:
+        return []
+    covered = []
+    for p in found:
+        digest, sep, rel = (_read_small(p) or "").rstrip("\n").partition("  ")
+        if sep and entries.get(rel) == digest:
+            covered.append(p)
+    return covered
+
+
+def _make_dirs(directory: Path, root: Path) -> list[Path]:
+    """Create *directory* and its missing parents; return the folders whose entries changed (to fsync).
+
+    A new folder's name lives in its parent: the parent of each folder made here is returned.
+    """
+    missing: list[Path] = []
+    cur = directory
+    while cur != root and not cur.is_dir() and cur.parent != cur:
+        missing.append(cur)
+        cur = cur.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    return [d.parent for d in missing]
 
 
 def _write_new(path: Path, data: bytes) -> None:

@@ -186,6 +186,7 @@ def test_bench_resolve_reports_times_and_ratios(index: IndexEmulator) -> None:
         "default_over_floor",
         "index_url_over_floor",
         "pip_over_default",
+        "pip_over_floor",
     }
     assert all(low <= mid <= high for low, mid, high in result.values())
     assert all(low > 0 for low, _, _ in result.values())
