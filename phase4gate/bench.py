@@ -22,7 +22,10 @@ an installed phase4gate runs for users.
 * WP01's proof of the sandbox's #1182 fix commit (``audit_commit`` with proof: build
   the test environment, run the tests with and without the fix) against ``uv sync``
   of the same lock into an empty venv plus the same two pytest runs by hand, with a
-  warm uv cache.
+  warm uv cache;
+* GitHub requests per canary run on (sandbox) GitHub Actions against the minimum the
+  contract needs (dispatch, run read, jobs, artifacts list, download), 304s counted
+  apart (:mod:`phase4gate.bench_actions`).
 
 Run ``python -m phase4gate.bench [--skip-network] [--repeat N] [--only NAME ...]``.
 Each row is a function in :data:`SECTIONS` (name, runner taking the repeat count):
@@ -482,6 +485,14 @@ def _run_resolve_network(repeat: int) -> None:
     )
 
 
+def _run_actions(_repeat: int) -> None:
+    from phase4gate.bench_actions import bench_actions  # noqa: PLC0415
+
+    print("\nGitHub requests per canary run on (sandbox) GitHub Actions, the green gate's five runs")
+    for line in bench_actions():
+        print(line)
+
+
 class Section(NamedTuple):
     """One row group of the bench: its ``--only`` name, its runner (given ``--repeat``), if it needs the network."""
 
@@ -497,6 +508,7 @@ SECTIONS: list[Section] = [
     Section("resolve", _run_resolve_local),
     Section("audit", _run_audit),
     Section("proof", _run_proof),
+    Section("actions", _run_actions),
     Section("network", _run_resolve_network, network=True),
 ]
 

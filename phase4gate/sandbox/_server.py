@@ -19,7 +19,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Final, Self
 
@@ -88,7 +88,9 @@ class Fault:
     ``kind``: ``status`` (answer ``status`` with ``headers`` and ``body``),
     ``delay`` (sleep ``seconds`` then answer normally), ``malformed`` (answer 200
     with a body that is not valid JSON), ``truncated`` (announce a longer body
-    than is sent, then close), ``reset`` (close the connection with a TCP RST).
+    than is sent, then close), ``reset`` (close the connection with a TCP RST),
+    ``observe`` (call ``observe(request)`` then answer normally: a test looks at the
+    world at the moment the request arrives).
     """
 
     kind: str
@@ -96,6 +98,7 @@ class Fault:
     headers: Mapping[str, str] = field(factory=dict)
     body: bytes = b'{"message": "Server Error"}'
     seconds: float = 0.0
+    observe: Callable[[Request], None] | None = field(default=None, eq=False, repr=False)
 
 
 @define
@@ -227,6 +230,10 @@ class EmulatorServer:
             return
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
+            fault = None
+        if fault is not None and fault.kind == "observe":
+            if fault.observe is not None:
+                fault.observe(request)
             fault = None
         if fault is not None and fault.kind == "status":
             response = Response(fault.status, fault.body, {"Content-Type": "application/json", **fault.headers})

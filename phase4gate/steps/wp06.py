@@ -82,6 +82,8 @@ def run(ctx: StepContext) -> StepOutcome:
         ctx.store.write_bytes(bundle_rel, data),
         ctx.store.write_text(ctx.evidence_path("e2e-41-comment.md"), body),
     ]
+    # The comment names evidence written just now: make it durable before GitHub shows it.
+    ctx.store.flush()
     result = publisher.publish(repo, number, body)
     ctx.store.append_event({"event": "wp-action", "wp": ctx.wp, "action": f"posted comment {result.comment_url}"})
     out |= {

@@ -64,6 +64,8 @@ def run(ctx: StepContext) -> StepOutcome:
         publisher.state(repo, number)
         return StepOutcome.passed(f"dry run: #1038 comment rendered for {repo}#{number}; nothing written")
     evidence = [ctx.store.write_text(ctx.evidence_path("issue-1038-comment.md"), body)]
+    # The comment names evidence written just now: make it durable before GitHub shows it.
+    ctx.store.flush()
     result = publisher.publish(repo, number, body)
     ctx.store.append_event({"event": "wp-action", "wp": ctx.wp, "action": f"posted comment {result.comment_url}"})
     out: dict[str, FactValue] = {

@@ -332,3 +332,29 @@ def test_wp06_and_wp08_take_their_github_client_from_the_context(
     assert step.status is StepStatus.PASSED, step.reason
     assert 2.0 in delays
     assert_final_state(github)
+
+
+@pytest.mark.parametrize(
+    ("repo", "number", "named"), [(E2E_REPO, 41, "e2e-41-comment.md"), (CLI_REPO, 1038, "issue-1038-comment.md")]
+)
+def test_evidence_a_comment_names_is_durable_before_github_sees_the_comment(
+    github: GitHubEmulator, evidence_root: Path, repo: str, number: int, named: str
+) -> None:
+    """When the comment reaches GitHub, the evidence it names is flushed: no write intent of the batch is left.
+
+    The store drops a batch's intents only once its folder entries and manifest lines are
+    fsync'd; an intent still there while GitHub already shows the comment means a power
+    loss could lose the names the posted comment cites.
+    """
+    seen: list[list[str]] = []
+
+    def observe(_request: object) -> None:
+        run_dirs = [p for p in evidence_root.iterdir() if p.is_dir()]
+        seen.append(sorted(p.name for d in run_dirs for p in d.glob(".intent-*")))
+        written = [p for d in run_dirs for p in d.rglob(named)]
+        assert written, f"{named} is not written before the comment is posted"
+
+    github.inject(f"/api/v3/repos/{repo}/issues/{number}/comments", Fault("observe", observe=observe), method="POST")
+    report = make_gate(github, evidence_root).run()
+    assert report.verdict is StepStatus.PASSED, [(s.wp, s.reason) for s in report.steps]
+    assert seen == [[]]
