@@ -137,14 +137,16 @@ def test_children_carry_the_gate_marker_and_are_recorded() -> None:
 def test_stop_request_ends_a_hung_child_and_refuses_new_ones(tmp_path: Path) -> None:
     """request_stop (the gate's signal handler) ends the running child; no later child starts."""
     pidfile = tmp_path / "hung.pid"
-    script = f"echo $$ > {pidfile}; trap '' INT TERM; while :; do sleep 1; done"
+    # "up" only once the pid is written and the signals are ignored: a stop requested at "up"
+    # must end a child that ignores SIGTERM, and the test must be able to find it.
+    script = f"echo $$ > {pidfile}; trap '' INT TERM; echo up; while :; do sleep 1; done"
     started = threading.Event()
 
     def on_line(_line: str) -> None:
         started.set()
 
     def call() -> ProcResult:
-        return run_process(["bash", "-c", f"echo up; {script}"], timeout=HANG_GUARD_SECONDS, on_line=on_line, grace=0.5)
+        return run_process(["bash", "-c", script], timeout=HANG_GUARD_SECONDS, on_line=on_line, grace=0.5)
 
     errors: list[BaseException] = []
 
