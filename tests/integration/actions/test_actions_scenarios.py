@@ -207,3 +207,17 @@ def test_api_version_2026_03_10_green(harness: ActionsHarness) -> None:
         made = [r for r in harness.world.github.requests[start:] if "/actions/" in r.path]
     assert made
     assert {r.headers.get("X-GitHub-Api-Version") for r in made} == {"2026-03-10"}
+
+
+def test_conclusion_contradicting_the_run_file_fails_wp04(harness: ActionsHarness) -> None:
+    """A run GitHub concludes 'failure' whose run file says pass is inconsistent evidence: a failed stop."""
+    harness.behave(conclusion="failure")
+    gate, report = harness.gate("WP04")
+    wp04 = report.step("WP04")
+    assert wp04 is not None
+    assert (wp04.status, wp04.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), wp04.reason
+    assert "inconsistent evidence" in wp04.reason
+    # The run file itself said pass: it is kept, and the verdict is the contradiction, not the file.
+    kept = json.loads((gate.run_dir / "rc16-single-attempt1" / "runs" / "run-1.json").read_text())
+    assert kept["outcome"] == "pass"
+    assert wp04.facts["failed_run"] == 1
