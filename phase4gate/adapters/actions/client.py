@@ -239,8 +239,12 @@ class ActionsClient:
             )
         raise self._error(answer, f"dispatching {workflow}", url)
 
-    def find_run(self, workflow: str, *, correlation_id: str, since_epoch: float) -> dict[str, Any] | None:
-        """Return the ``workflow_dispatch`` run of *workflow* created since *since_epoch* whose title carries the id."""
+    def find_runs(self, workflow: str, *, correlation_id: str, since_epoch: float) -> list[dict[str, Any]]:
+        """Return every ``workflow_dispatch`` run of *workflow* created since *since_epoch* whose title carries the id.
+
+        Oldest first.  More than one means somebody else dispatched with this gate's
+        correlation id: the caller refuses to attribute either run.
+        """
         params: dict[str, str | int] = {
             "event": "workflow_dispatch",
             "created": f">={_iso(since_epoch - CREATED_SLACK_SECONDS)}",
@@ -251,8 +255,7 @@ class ActionsClient:
             for run in self._pages(sub, "workflow_runs", kind="list_runs", params=params)
             if carries_correlation(str(run.get("display_title") or ""), correlation_id)
         ]
-        # The oldest is the dispatch; GitHub lists newest first.
-        return min(found, key=lambda r: int(r.get("id") or 0)) if found else None
+        return sorted(found, key=lambda r: int(r.get("id") or 0))
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         """Return the run (its latest attempt); an unchanged run answers 304 and the last body is used.

@@ -3,7 +3,7 @@
 Implements the canary seam (:mod:`phase4gate.executor`) over :class:`ActionsClient`:
 
 **Slots.**  Each run the gate asks for is a *slot* with a correlation id
-``<gate run id>-<WP>-<n>`` (n counts this WP's slots in this gate run), sent as the
+``<gate run id>-<WP>-<n>-<8 random hex>`` (n counts this WP's slots in this gate run; the random part, journalled before the dispatch, cannot be guessed ahead), sent as the
 ``correlation_id`` input beside ``cli_version`` (the RC) and the configured extras;
 the workflow's ``run-name`` carries it.  The slot is journalled (``wp-action`` with an
 ``actions`` object) *before* the dispatch (``dispatching``), its run id right after
@@ -37,6 +37,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -341,7 +342,9 @@ class _ActionsRuns:
             self.note(f"{label}: slot {slot.correlation_id} was never dispatched; dispatching it now")
             return self._dispatch(slot, label, journalled=True)
         n = 1 + max((s.number for s in slots), default=0)
-        slot = Slot(f"{self.gate_run_id}-{self.wp}-{n}", n, self._epoch())
+        # A random part nobody can guess before the dispatch: a run dispatched ahead of the gate with
+        # a predicted correlation id cannot pass for the gate's (see _lookup).
+        slot = Slot(f"{self.gate_run_id}-{self.wp}-{n}-{secrets.token_hex(4)}", n, self._epoch())
         return self._dispatch(slot, label, journalled=False)
 
     def _inputs(self, slot: Slot) -> dict[str, str]:
@@ -395,11 +398,26 @@ class _ActionsRuns:
         reads = 0
         while True:
             reads += 1
-            found = self.client.find_run(
+            found = self.client.find_runs(
                 self.settings.workflow, correlation_id=slot.correlation_id, since_epoch=slot.dispatched_at
             )
-            if found is not None:
-                return found
+            if len(found) > 1:
+                # Somebody else dispatched with this slot's correlation id: neither run can be attributed.
+                ids = ", ".join(f"{r.get('id')} (actor {(r.get('actor') or {}).get('login', '?')})" for r in found)
+                self.close(slot, f"refused: {len(found)} runs carry its correlation id")
+                raise InputError(
+                    f"GitHub Actions runs of {self.settings.workflow} in {self.repo}",
+                    [
+                        (
+                            f"$.workflow_runs: {len(found)} workflow_dispatch runs carry correlation id "
+                            f"{slot.correlation_id} ({ids}); the gate dispatched one, so another was dispatched "
+                            "by somebody else and neither run's evidence can be attributed"
+                        )
+                    ],
+                    hint="find out who dispatched the other run; re-run the gate (a new slot gets a new id)",
+                )
+            if found:
+                return found[0]
             pause = self.settings.poll.interval(reads)
             if self._clock() - start + pause > wait:
                 return None

@@ -45,9 +45,9 @@ def test_dispatch_follow_with_etags(harness: ActionsHarness) -> None:
     again = client.get_run(answer.run_id)
     assert again == run
     assert client.transport.counts["run_304"] >= 1
-    found = client.find_run(CANARY_WORKFLOW, correlation_id="c-WP04-1", since_epoch=time.time() - 600)
-    assert found is not None and found["id"] == answer.run_id
-    assert client.find_run(CANARY_WORKFLOW, correlation_id="c-WP04-11", since_epoch=time.time() - 600) is None
+    found = client.find_runs(CANARY_WORKFLOW, correlation_id="c-WP04-1", since_epoch=time.time() - 600)
+    assert [r["id"] for r in found] == [answer.run_id]
+    assert client.find_runs(CANARY_WORKFLOW, correlation_id="c-WP04-11", since_epoch=time.time() - 600) == []
 
 
 def test_an_error_echoing_the_token_is_redacted(harness: ActionsHarness) -> None:

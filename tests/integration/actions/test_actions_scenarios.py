@@ -84,7 +84,9 @@ def test_cancelled_run_could_not_decide(harness: ActionsHarness) -> None:
     redo = again.step("WP04")
     assert redo is not None and redo.status is StepStatus.PASSED, redo.reason if redo else None
     assert redo.facts["attempt_dir"] == "rc16-single-attempt2"
-    assert canary_dispatches(harness)[-2:] == [f"{gate.run_id}-WP04-1", f"{gate.run_id}-WP04-2"]
+    last = canary_dispatches(harness)[-2:]
+    assert [c.rsplit("-", 1)[0] for c in last] == [f"{gate.run_id}-WP04-1", f"{gate.run_id}-WP04-2"]
+    assert len(set(last)) == 2
 
 
 def test_queued_forever_could_not_decide(harness: ActionsHarness) -> None:
@@ -125,7 +127,7 @@ def test_no_run_details_green_by_correlation_id(harness: ActionsHarness) -> None
     gate, report = harness.gate("WP04")
     wp04 = report.step("WP04")
     assert wp04 is not None and wp04.status is StepStatus.PASSED, wp04.reason if wp04 else None
-    assert canary_dispatches(harness)[-1] == f"{gate.run_id}-WP04-1"
+    assert canary_dispatches(harness)[-1].rsplit("-", 1)[0] == f"{gate.run_id}-WP04-1"
     with harness.world.github.lock:
         dispatch_posts = [r for r in harness.world.github.requests if r.path.endswith("/dispatches")]
         listed = [r for r in harness.world.github.requests if r.path.endswith("/runs") and "correlation" not in r.path]
@@ -221,3 +223,39 @@ def test_conclusion_contradicting_the_run_file_fails_wp04(harness: ActionsHarnes
     kept = json.loads((gate.run_dir / "rc16-single-attempt1" / "runs" / "run-1.json").read_text())
     assert kept["outcome"] == "pass"
     assert wp04.facts["failed_run"] == 1
+
+
+def test_a_second_run_with_the_gates_correlation_id_is_refused(harness: ActionsHarness) -> None:
+    """204 dispatch path: somebody else dispatches with the gate's correlation id too; neither run is attributed.
+
+    The review's impostor: the oldest run carrying the id used to be adopted, whoever dispatched
+    it. Now two candidates are a failed stop naming both, and nothing is counted.
+    """
+    from phase4gate.sandbox._server import Fault
+    from phase4gate.sandbox.e2e import CANARY_WORKFLOW
+    from phase4gate.sandbox.world import E2E_REPO
+
+    harness.behave(run_details=False)
+    impostors: list[int] = []
+
+    def race(request: object) -> None:
+        body = json.loads(getattr(request, "body", b"{}") or b"{}")
+        inputs = dict(body.get("inputs") or {})
+        impostors.append(
+            harness.actions.add_run(
+                E2E_REPO, CANARY_WORKFLOW, inputs=inputs, event="workflow_dispatch", actor="mallory"
+            )
+        )
+
+    harness.world.github.inject(
+        f"/api/v3/repos/{E2E_REPO}/actions/workflows/{CANARY_WORKFLOW}/dispatches", Fault("observe", observe=race)
+    )
+    gate, report = harness.gate("WP04")
+    wp04 = report.step("WP04")
+    assert wp04 is not None
+    assert (wp04.status, wp04.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), wp04.reason
+    assert len(impostors) == 1
+    assert f"{impostors[0]} (actor mallory)" in wp04.reason
+    assert "neither run's evidence can be attributed" in wp04.reason
+    assert not (gate.run_dir / "rc16-single-attempt1" / "runs" / "run-1.json").exists()
+    assert any(w.startswith("refused: 2 runs carry its correlation id") for w in _closed(gate.run_dir, "WP04"))

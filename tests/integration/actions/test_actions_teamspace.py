@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from phase4gate.config import GateConfig
@@ -37,7 +39,10 @@ def test_wp07_four_runs_on_actions(harness: ActionsHarness) -> None:
     )
     wp07 = report.step("WP07")
     assert wp07 is not None and wp07.status is StepStatus.PASSED, wp07.reason if wp07 else None
-    assert _teamspace_dispatches(harness, gate.run_id) == [f"{gate.run_id}-WP07-{n}" for n in range(1, 5)]
+    dispatched = _teamspace_dispatches(harness, gate.run_id)
+    assert [c.rsplit("-", 1)[0] for c in dispatched] == [f"{gate.run_id}-WP07-{n}" for n in range(1, 5)]
+    # Each slot's correlation id ends in a random part nobody can guess before the dispatch.
+    assert all(re.fullmatch(r"[0-9a-f]{8}", c.rsplit("-", 1)[1]) for c in dispatched), dispatched
     logs = str(wp07.facts["teamspace_logs"]).split(",")
     assert len(logs) == 4
     for rel in logs:
@@ -56,6 +61,7 @@ def test_wp07_parallel_two_and_a_failure(harness: ActionsHarness) -> None:
     assert (wp07.status, wp07.stop_kind) == (StepStatus.STOPPED, StopKind.FAILED), wp07.reason
     assert wp07.facts["teamspace_failed_run"] == 1
     # Runs 1 and 2 were dispatched together; run 2 was cancelled once run 1 failed.
-    assert _teamspace_dispatches(harness, gate.run_id) == [f"{gate.run_id}-WP07-1", f"{gate.run_id}-WP07-2"]
+    dispatched = [c.rsplit("-", 1)[0] for c in _teamspace_dispatches(harness, gate.run_id)]
+    assert dispatched == [f"{gate.run_id}-WP07-1", f"{gate.run_id}-WP07-2"]
     journal = (gate.run_dir / "journal.jsonl").read_text()
     assert "cancelled: the gate stopped before collecting it" in journal
