@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from phase4gate.adapters.http import ReadOnlyClient
     from phase4gate.config import GateConfig
 
-__all__ = ["Clients"]
+__all__ = ["Clients", "stoppable_sleep"]
+
+
+def stoppable_sleep(seconds: float) -> None:
+    """The clients' default sleep: a retry's wait ends early when SIGINT/SIGTERM asks the gate to stop."""
+    from phase4gate.adapters.proc import stoppable_sleep as wait  # noqa: PLC0415 - proc stays lazy
+
+    wait(seconds)
 
 
 @attrs.define
@@ -34,7 +41,7 @@ class Clients:
 
     config: GateConfig
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = stoppable_sleep
     clock: Callable[[], float] = time.monotonic
     epoch: Callable[[], float] = time.time
 

@@ -27,7 +27,6 @@ import secrets as _secrets
 import signal
 import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 from attrs import field
 
-from phase4gate.clients import Clients
+from phase4gate.clients import Clients, stoppable_sleep
 from phase4gate.errors import ExitCode, InputError, Phase4GateError, UsageError, redact
 from phase4gate.journal import config_from_journal, report_from_journal
 from phase4gate.models import WP_IDS, FactValue, GateReport, StepOutcome, StepResult, StepStatus, StopKind
@@ -166,7 +165,7 @@ class Gate:
         steps: Mapping[str, Step | str] | None = None,
         options: Mapping[str, str] | None = None,
         clock: Callable[[], dt.datetime] = _now,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stoppable_sleep,
     ) -> None:
         """Prepare a run (a new one, or the run *resume* names).
 

@@ -185,6 +185,11 @@ def stop_requested() -> StopRequested | None:
     return StopRequested(_STOP_SIGNAL[0] if _STOP_SIGNAL else signal.SIGINT)
 
 
+def stoppable_sleep(seconds: float) -> None:
+    """Sleep *seconds*, returning early when a stop is requested (the caller then checks :func:`stop_requested`)."""
+    _STOP.wait(max(0.0, seconds))
+
+
 def clear_stop() -> None:
     """Forget an earlier stop request (a new gate run in the same process starts clean)."""
     _STOP.clear()

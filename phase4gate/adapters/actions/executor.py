@@ -3,7 +3,8 @@
 Implements the canary seam (:mod:`phase4gate.executor`) over :class:`ActionsClient`:
 
 **Slots.**  Each run the gate asks for is a *slot* with a correlation id
-``<gate run id>-<WP>-<n>-<8 random hex>`` (n counts this WP's slots in this gate run; the random part, journalled before the dispatch, cannot be guessed ahead), sent as the
+``<gate run id>-<WP>-<n>-<8 random hex>`` (n counts this WP's slots in this gate run; the
+random part, journalled before the dispatch, cannot be guessed ahead), sent as the
 ``correlation_id`` input beside ``cli_version`` (the RC) and the configured extras;
 the workflow's ``run-name`` carries it.  The slot is journalled (``wp-action`` with an
 ``actions`` object) *before* the dispatch (``dispatching``), its run id right after
@@ -509,8 +510,16 @@ class _ActionsRuns:
 
     def cancel_all(self) -> None:
         """Cancel every run this executor dispatched and did not close."""
+        from phase4gate.adapters.proc import stop_requested  # noqa: PLC0415
+
+        stop = stop_requested()
+        why = (
+            f"cancelled: the gate was stopped ({stop.signal_name})"
+            if stop is not None
+            else "cancelled: the gate stopped before collecting it"
+        )
         for slot in list(self.live.values()):
-            self.cancel_slot(slot, "cancelled: the gate stopped before collecting it")
+            self.cancel_slot(slot, why)
 
     # ----------------------------------------------------------------- collect
 

@@ -142,6 +142,12 @@ class Transport:
         LOG.info("GitHub Actions: %s %s answered %s; retrying in %gs", method, _path(url), last, delay)
         self.delays.append(delay)
         self.sleep(delay)
+        from phase4gate.adapters.proc import stop_requested  # noqa: PLC0415
+
+        # The default sleep ends early on SIGINT/SIGTERM: the stop wins over the retry.
+        stop = stop_requested()
+        if stop is not None:
+            raise stop
 
     def _give_up(self, method: str, url: str, attempt: int, reason: str, status: int | None) -> GitHubError:
         return GitHubError(

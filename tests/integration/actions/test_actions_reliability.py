@@ -183,3 +183,41 @@ def test_dispatch_5xx_then_resume_dispatches_the_slot_once(harness: ActionsHarne
     redo = again.step("WP04")
     assert redo is not None and redo.status is StepStatus.PASSED, redo.reason if redo else None
     assert [c.rsplit("-", 1)[0] for c in canary_dispatches(harness)[before:]] == [f"{gate.run_id}-WP04-1"]
+
+
+def test_stop_during_a_rate_limit_wait_cancels_at_once(harness: ActionsHarness, tmp_path: Path) -> None:
+    """Ctrl-C while the transport waits out a long Retry-After: the wait ends, the running run is cancelled.
+
+    Before, the transport slept the whole Retry-After (50 s) first; the canary (4 scenarios of
+    5 s) had completed by then, so the cancel came too late (409) and the run was not cancelled.
+    """
+    harness.world.saas.extra["canary"] = canary_state(hang_seconds=5.0)
+    limited = Fault("status", 429, {"Retry-After": "50"}, b'{"message": "You have exceeded a secondary rate limit."}')
+    harness.world.github.inject(f"{API_PREFIX}/repos/{E2E_REPO}/actions/runs/", limited, limited, method="GET")
+    proc = _child(harness, tmp_path, "WP04")
+    run_dir, events = _wait_for_journal(harness.evidence_root, "dispatched", proc)
+    run_id = next(e["actions"]["run_id"] for e in events if (e.get("actions") or {}).get("state") == "dispatched")
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    while time.monotonic() < deadline:
+        with harness.world.github.lock:
+            answered = [r for r in harness.world.github.requests if r.path.endswith(f"/actions/runs/{run_id}")]
+        if any(r.status == 429 for r in answered):
+            break  # the gate is now waiting out the Retry-After
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=HANG_GUARD_SECONDS)
+    assert "stopped by SIGINT" in err, err[-2000:]
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    conclusion = None
+    while time.monotonic() < deadline and conclusion is None:
+        with harness.world.github.lock:
+            state = harness.actions.run_state(int(run_id))
+            conclusion = state.attempts[-1].conclusion if state is not None else None
+        time.sleep(0.05)
+    assert conclusion == "cancelled"
+    closed = [
+        e["actions"]
+        for e in map(json.loads, (run_dir / "journal.jsonl").read_text().splitlines())
+        if (e.get("actions") or {}).get("state") == "closed"
+    ]
+    assert [str(c["why"]).startswith("cancelled: the gate was stopped (SIGINT)") for c in closed] == [True]
