@@ -434,19 +434,23 @@ class World:
                 e2e_checkout=str(self.e2e_checkout),
                 timeout_seconds=300.0,
                 executor="github-actions" if self.executor == _GHA else "local",
-                actions=ActionsConfig(pinned_sha=self.commits["e2e-actions:pinned"], **_SANDBOX_ACTIONS_TIMING),
+                actions=ActionsConfig(**self._actions_settings()),
             ),
             teamspace=TeamspaceConfig(
                 command=(self.python, "-m", "pytest", "-v"),
                 log_path=str(self.root / "logs" / "teamspace-canary-run-{n}.log"),
                 timeout_seconds=300.0,
-                actions=TeamspaceActionsConfig(
-                    pinned_sha=self.commits["e2e-actions:pinned"], **_SANDBOX_ACTIONS_TIMING
-                ),
+                actions=TeamspaceActionsConfig(**self._actions_settings()),
             ),
             comments=CommentsConfig(min_write_interval_seconds=0.0),
             evidence=EvidenceConfig(root=str(root)),
         )
+
+    def _actions_settings(self) -> dict[str, Any]:
+        """Return the ``[canary.actions]`` / ``[teamspace.actions]`` settings of this world (defaults when local)."""
+        if self.executor != _GHA:
+            return {}
+        return {"pinned_sha": self.commits["e2e-actions:pinned"], **_SANDBOX_ACTIONS_TIMING}
 
     def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Return the environment for the gate: *base* plus the sandbox's GitHub token."""
