@@ -40,6 +40,8 @@ __all__ = ["ActionsClient", "ArtifactGoneError", "Dispatched"]
 _MAX_PAGES: Final = 10
 _MAX_HOPS: Final = 3
 _LINK_NEXT_RE: Final = re.compile(r'<([^>]+)>;\s*rel="next"')
+# Under this REST API version a dispatch always answers 200 with the run's details.
+RUN_DETAILS_ALWAYS_VERSION: Final = "2026-03-10"
 _NOT_PERMITTED_RE: Final = re.compile(
     r"return_run_details.{0,40}not a permitted key|not a permitted key", re.IGNORECASE
 )
@@ -203,9 +205,12 @@ class ActionsClient:
         """
         sub = f"/actions/workflows/{quote(workflow, safe='')}/dispatches"
         url = self._url(sub)
-        body: dict[str, object] = {"ref": ref, "inputs": dict(inputs), "return_run_details": True}
+        body: dict[str, object] = {"ref": ref, "inputs": dict(inputs)}
+        if self.api_version != RUN_DETAILS_ALWAYS_VERSION:
+            # 2022-11-28 answers the run's details only when asked; 2026-03-10 always does and knows no such key.
+            body["return_run_details"] = True
         answer = self._send("POST", url, kind="dispatch", body=body)
-        if answer.status in {400, 422} and _NOT_PERMITTED_RE.search(answer.message()):
+        if "return_run_details" in body and answer.status in {400, 422} and _NOT_PERMITTED_RE.search(answer.message()):
             del body["return_run_details"]
             answer = self._send("POST", url, kind="dispatch", body=body)
         refused = self._refused(answer, f"dispatching {workflow}", "Actions: write")

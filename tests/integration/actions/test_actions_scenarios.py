@@ -209,6 +209,10 @@ def test_api_version_2026_03_10_green(harness: ActionsHarness) -> None:
         made = [r for r in harness.world.github.requests[start:] if "/actions/" in r.path]
     assert made
     assert {r.headers.get("X-GitHub-Api-Version") for r in made} == {"2026-03-10"}
+    # One dispatch, answered 200 with the run's details: that version knows no return_run_details key.
+    posts = [r for r in made if r.method == "POST" and r.path.endswith("/dispatches")]
+    assert [r.status for r in posts] == [200]
+    assert "return_run_details" not in json.loads(posts[0].body or b"{}")
 
 
 def test_conclusion_contradicting_the_run_file_fails_wp04(harness: ActionsHarness) -> None:
