@@ -119,7 +119,8 @@ def canary_executor(ctx: StepContext) -> CanaryExecutor:
 
         return LocalCanaryExecutor(
             ctx.config,
-            checkout=e2e_checkout(ctx),
+            # A dry run only describes: it needs no checkout (as before the seam).
+            checkout=Path(ctx.config.canary.e2e_checkout or ".") if ctx.dry_run else e2e_checkout(ctx),
             store=ctx.store,
             cli_bin_dir=None if ctx.dry_run else str(ctx.fact("WP02", "cli_bin_dir")),
             environ=ctx.environ,

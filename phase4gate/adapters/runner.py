@@ -669,7 +669,8 @@ class LocalCanaryExecutor:
     def describe(self, runs: int, attempt_tag: str) -> tuple[str, ...]:
         """Return the dry-run lines: the reserved folder and the command run *runs* times."""
         argv = shlex.join(canary_argv(self.config, junit_path=Path("<scratch>/run-k.junit.xml")))
-        return (f"dry run: would reserve {attempt_tag}-attempt<N> and run `{argv}` {runs} time(s) in {self.checkout}",)
+        where = self.config.canary.e2e_checkout
+        return (f"dry run: would reserve {attempt_tag}-attempt<N> and run `{argv}` {runs} time(s) in {where}",)
 
     def check_ready(self) -> None:
         """Refuse a rerun-asking command line or environment before anything is reserved or run."""
