@@ -138,14 +138,19 @@ def journal_slots(lines: list[str], wp: str) -> list[Slot]:
             event = json.loads(line)
         except ValueError:
             continue
-        info = event.get("actions") if isinstance(event, dict) else None
+        if not isinstance(event, dict):
+            continue  # not an event: the journal's own reader reports it; it names no slot
+        info = event.get("actions")
         if event.get("event") != "wp-action" or event.get("wp") != wp or not isinstance(info, dict):
             continue
         corr, state = str(info.get("slot") or ""), info.get("state")
         if not corr:
             continue
         if state == "dispatching" and corr not in slots:
-            slots[corr] = Slot(corr, int(info.get("n") or len(slots) + 1), float(info.get("at") or 0.0))
+            n, at = info.get("n"), info.get("at")
+            number = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else len(slots) + 1
+            when = float(at) if isinstance(at, int | float) and not isinstance(at, bool) else 0.0
+            slots[corr] = Slot(corr, number, when)
         slot = slots.get(corr)
         if slot is None:
             continue

@@ -158,3 +158,25 @@ def test_journal_slots_open_and_closed() -> None:
     ]
     assert slots[1].dispatched_at == 20.0
     assert [s.correlation_id for s in journal_slots(lines, "WP04")] == ["g-WP04-1"]
+
+
+def test_journal_slots_skip_lines_that_are_not_events() -> None:
+    """A journal line that is JSON but not an object, or a slot with a bad number, never crashes a resume."""
+    from phase4gate.adapters.actions.executor import journal_slots
+
+    lines = [
+        "[1, 2]",
+        '"text"',
+        "not json",
+        '{"event": "wp-action", "wp": "WP04", "actions": {"slot": "g-WP04-1-aa", "n": "x", "state": "dispatching"}}',
+        (
+            '{"event": "wp-action", "wp": "WP04", "actions": {"slot": "g-WP04-2-bb", "n": 2, "at": true, '
+            '"state": "dispatching"}}'
+        ),
+        '{"event": "wp-action", "wp": "WP04", "actions": {"slot": "g-WP04-2-bb", "state": "dispatched", "run_id": 7}}',
+    ]
+    slots = journal_slots(lines, "WP04")
+    assert [(s.correlation_id, s.number, s.dispatched_at, s.run_id) for s in slots] == [
+        ("g-WP04-1-aa", 1, 0.0, None),
+        ("g-WP04-2-bb", 2, 0.0, 7),
+    ]
