@@ -552,6 +552,10 @@ class _ActionsRuns:
                 zip_bytes = self.client.download_artifact(int(art["id"]))
             except ArtifactGoneError as exc:
                 gone = str(exc)
+            except GitHubError as exc:
+                # Any other failed download (a signed URL answering 403, a dropped connection): no verdict,
+                # and the run's metadata and logs are still kept below before the gate says so.
+                gone = f"artifact {self.settings.artifact!r} of run {slot.run_id} could not be downloaded: {exc}"
         elif art is not None:
             gone = f"artifact {self.settings.artifact!r} of run {slot.run_id} has expired"
         verdict = digest_verdict(art.get("digest") if art else None, hashlib.sha256(zip_bytes or b"").hexdigest())

@@ -263,3 +263,22 @@ def test_a_second_run_with_the_gates_correlation_id_is_refused(harness: ActionsH
     assert "neither run's evidence can be attributed" in wp04.reason
     assert not (gate.run_dir / "rc16-single-attempt1" / "runs" / "run-1.json").exists()
     assert any(w.startswith("refused: 2 runs carry its correlation id") for w in _closed(gate.run_dir, "WP04"))
+
+
+def test_signed_url_refused_keeps_the_runs_metadata_and_could_not_decide(harness: ActionsHarness) -> None:
+    """The artifact's signed URL answers 403 (as Azure does for an expired one): exit 3, metadata and logs kept."""
+    from phase4gate.sandbox._server import Fault
+
+    xml = b'<?xml version="1.0"?><Error><Code>AuthenticationFailed</Code></Error>'
+    harness.actions.blob_server.inject("/_blobs/", Fault("status", 403, {"Content-Type": "application/xml"}, xml))
+    gate, report = harness.gate("WP04")
+    wp04 = report.step("WP04")
+    assert wp04 is not None
+    assert wp04.status is StepStatus.ERROR, wp04.reason
+    assert int(report.exit_code) == 3
+    assert "could not be downloaded" in wp04.reason
+    runs = gate.run_dir / "rc16-single-attempt1" / "runs"
+    meta = json.loads((runs / "run-1.actions.json").read_text())
+    assert meta["artifact"]["digest_check"] == "not downloaded"
+    assert not (runs / "run-1.json").exists()
+    assert any(w.startswith("undecided:") for w in _closed(gate.run_dir, "WP04"))
