@@ -163,8 +163,20 @@ def _handle_errors() -> Iterator[list[int]]:
 def _configure_logging(verbosity: int) -> None:
     import logging  # noqa: PLC0415
 
+    from phase4gate.errors import redact  # noqa: PLC0415
+
+    class _Redacting(logging.Filter):
+        """Mask credentials in every record (urllib3's debug lines carry full URLs, signed-URL ``sig=`` too)."""
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg, record.args = redact(record.getMessage()), None
+            return True
+
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redacting())
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
