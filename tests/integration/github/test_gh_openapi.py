@@ -11,6 +11,7 @@ the fixture e2e repository (a run driven through the runner's side of the Action
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -53,9 +54,13 @@ def model(name: str, version: str = API_VERSION) -> Any:
 
 
 def conforms(data: object, name: str, where: str, version: str = API_VERSION) -> None:
-    """Validate *data* against model *name*; fail naming every missing or wrong field."""
+    """Validate *data* against model *name*; fail naming every missing or wrong field.
+
+    Strict, from the JSON text a client reads: ``"123"`` is not an integer, ``1.0`` is not
+    one, ``true`` is not one (lax mode would coerce each).
+    """
     try:
-        pydantic.TypeAdapter(model(name, version)).validate_python(data)
+        pydantic.TypeAdapter(model(name, version)).validate_json(json.dumps(data), strict=True)
     except pydantic.ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         pytest.fail(f"{where} does not conform to {name} ({version}): {problems}")
@@ -107,6 +112,16 @@ def test_user_and_rate_limit_conform(api: Api) -> None:
     me = api.call("GET", "/user")
     conforms(me, "PrivateUser", "GET /user")
     conforms(api.call("GET", "/rate_limit"), "RateLimitOverview", "GET /rate_limit")
+
+
+def test_validation_is_strict_about_json_types(api: Api) -> None:
+    """A count sent as a string, or a float, fails the check (lax validation would have coerced it)."""
+    good = api.call("GET", "/rate_limit")
+    conforms(good, "RateLimitOverview", "GET /rate_limit")
+    for bad_value in (str(good["rate"]["remaining"]), float(good["rate"]["remaining"]) + 0.5):
+        bad = {**good, "rate": {**good["rate"], "remaining": bad_value}}
+        with pytest.raises(pytest.fail.Exception, match=r"rate\.remaining"):
+            conforms(bad, "RateLimitOverview", "a mutated GET /rate_limit")
 
 
 def test_rate_limit_counts_agree_with_the_headers(api: Api) -> None:
