@@ -163,6 +163,11 @@ def _repo_name(_inst: object, attribute: attrs.Attribute[Any], value: str | None
         raise ValueError(msg)
 
 
+def _repo_names(inst: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for item in value:
+        _repo_name(inst, attribute, item)
+
+
 _ENV_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -190,7 +195,7 @@ class GitHubAppConfig:
     installation_id: int = field(validator=_in_range, metadata={_RANGE: _AT_LEAST_ONE})
     private_key_env: str = field(default="GITHUB_APP_PRIVATE_KEY_FILE", validator=_env_name)
     # Repositories the installation token is used for (empty: the [canary.actions] / [teamspace.actions] repos).
-    repos: tuple[str, ...] = ()
+    repos: tuple[str, ...] = field(default=(), validator=_repo_names)
 
 
 @frozen
@@ -371,15 +376,28 @@ def _workflow_file(_inst: object, attribute: attrs.Attribute[Any], value: str) -
         raise ValueError(msg)
 
 
+def _git_ref(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not re.fullmatch(r"(?!-)[A-Za-z0-9_./-]{1,255}", value) or ".." in value:
+        msg = f"{attribute.name} must be a branch or tag name, got {value!r}"
+        raise ValueError(msg)
+
+
+def _artifact_name(_inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    # upload-artifact refuses " : < > | * ? \\ / and carriage returns in a name; an empty name is none.
+    if not value.strip() or re.search(r'[":<>|*?\\/\r\n]', value):
+        msg = f"{attribute.name} must be an artifact name (not empty; no quote, colon, <, >, |, *, ?, /), got {value!r}"
+        raise ValueError(msg)
+
+
 @frozen
 class ActionsConfig:
     """``[canary.actions]``: the workflow that runs one canary run on GitHub Actions."""
 
     repo: str | None = field(default=None, validator=_repo_name)  # None: github.e2e_repo
     workflow: str = field(default="identity-boundary-canary.yml", validator=_workflow_file)
-    ref: str = "main"
+    ref: str = field(default="main", validator=_git_ref)
     pinned_sha: str | None = field(default=None, validator=_sha)
-    artifact: str = "sync-identity-boundary"
+    artifact: str = field(default="sync-identity-boundary", validator=_artifact_name)
     inputs: dict[str, str] = field(factory=dict, validator=_inputs)
     api_version: Literal["2022-11-28", "2026-03-10"] = "2022-11-28"
     queue_timeout_seconds: float = _seconds(900.0)
@@ -393,9 +411,9 @@ class TeamspaceActionsConfig:
 
     repo: str | None = field(default=None, validator=_repo_name)
     workflow: str = field(default="teamspace-mvp.yml", validator=_workflow_file)
-    ref: str = "main"
+    ref: str = field(default="main", validator=_git_ref)
     pinned_sha: str | None = field(default=None, validator=_sha)
-    artifact: str = "teamspace-mvp"
+    artifact: str = field(default="teamspace-mvp", validator=_artifact_name)
     inputs: dict[str, str] = field(factory=dict, validator=_inputs)
     api_version: Literal["2022-11-28", "2026-03-10"] = "2022-11-28"
     queue_timeout_seconds: float = _seconds(900.0)

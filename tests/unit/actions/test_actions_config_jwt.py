@@ -80,6 +80,14 @@ def test_round_trip_with_every_section() -> None:
         ({"github": {"tokens": {"nope": "E"}}}, "must look like 'owner/name'"),
         ({"github": {"app": {"app_id": 1}}}, "$.github.app.installation_id: required key missing"),
         ({"github": {"app": {"app_id": 0, "installation_id": 1}}}, "$.github.app.app_id"),
+        ({"canary": {"actions": {"ref": ""}}}, "ref must be a branch or tag name, got ''"),
+        ({"teamspace": {"actions": {"ref": "a..b"}}}, "ref must be a branch or tag name, got 'a..b'"),
+        ({"canary": {"actions": {"artifact": " "}}}, "artifact must be an artifact name"),
+        ({"teamspace": {"actions": {"artifact": "a/b"}}}, "artifact must be an artifact name"),
+        (
+            {"github": {"app": {"app_id": 1, "installation_id": 1, "repos": ["not a repo"]}}},
+            "repos must look like 'owner/name', got 'not a repo'",
+        ),
     ],
 )
 def test_config_errors_name_the_field(data: dict[str, Any], needle: str) -> None:
