@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from attrs import frozen
 
@@ -107,6 +107,32 @@ def canary_lock_wait(config: GateConfig) -> float:
     return max(canary.timeout_seconds * (canary.runs + 1), ts.timeout_seconds * ts.runs)
 
 
+def _local_context(ctx: StepContext) -> dict[str, Any]:
+    """What both local executors take from the step: store, the RC's bin folder, the lock, notes, secrets."""
+    return {
+        "store": ctx.store,
+        "cli_bin_dir": None if ctx.dry_run else str(ctx.fact("WP02", "cli_bin_dir")),
+        "environ": ctx.environ,
+        "lock_owner": (ctx.run_id, ctx.wp),
+        "lock_wait": canary_lock_wait(ctx.config),
+        "note": ctx.note,
+        "secrets": tuple(s for s in (ctx.token,) if s),
+    }
+
+
+def _actions_context(ctx: StepContext) -> dict[str, Any]:
+    """What both GitHub Actions executors take from the step: store, the slot's names, clients, the RC."""
+    return {
+        "store": ctx.store,
+        "wp": ctx.wp,
+        "gate_run_id": ctx.run_id,
+        "environ": ctx.environ,
+        "clients": ctx.clients,
+        "cli_version": None if ctx.dry_run else str(ctx.fact("WP02", "rc_version")),
+        "note": ctx.note,
+    }
+
+
 def canary_executor(ctx: StepContext) -> CanaryExecutor:
     """Return the executor ``[canary] executor`` names, for this step.
 
@@ -117,31 +143,13 @@ def canary_executor(ctx: StepContext) -> CanaryExecutor:
     if kind == "local":
         from phase4gate.adapters.runner import LocalCanaryExecutor  # noqa: PLC0415
 
-        return LocalCanaryExecutor(
-            ctx.config,
-            # A dry run only describes: it needs no checkout (as before the seam).
-            checkout=Path(ctx.config.canary.e2e_checkout or ".") if ctx.dry_run else e2e_checkout(ctx),
-            store=ctx.store,
-            cli_bin_dir=None if ctx.dry_run else str(ctx.fact("WP02", "cli_bin_dir")),
-            environ=ctx.environ,
-            lock_owner=(ctx.run_id, ctx.wp),
-            lock_wait=canary_lock_wait(ctx.config),
-            note=ctx.note,
-            secrets=tuple(s for s in (ctx.token,) if s),
-        )
+        # A dry run only describes: it needs no checkout (as before the seam).
+        checkout = Path(ctx.config.canary.e2e_checkout or ".") if ctx.dry_run else e2e_checkout(ctx)
+        return LocalCanaryExecutor(ctx.config, checkout=checkout, **_local_context(ctx))
     if kind == "github-actions":
         from phase4gate.adapters.actions.executor import ActionsCanaryExecutor  # noqa: PLC0415
 
-        return ActionsCanaryExecutor(
-            ctx.config,
-            store=ctx.store,
-            wp=ctx.wp,
-            gate_run_id=ctx.run_id,
-            environ=ctx.environ,
-            clients=ctx.clients,
-            cli_version=None if ctx.dry_run else str(ctx.fact("WP02", "rc_version")),
-            note=ctx.note,
-        )
+        return ActionsCanaryExecutor(ctx.config, **_actions_context(ctx))
     raise ConfigError(f"{kind!r} is not available in this build", field="canary.executor")
 
 
@@ -156,31 +164,12 @@ def teamspace_executor(ctx: StepContext) -> TeamspaceExecutor:
         from phase4gate.adapters.runner import LocalTeamspaceExecutor  # noqa: PLC0415
 
         return LocalTeamspaceExecutor(
-            ctx.config,
-            checkout=e2e_checkout(ctx),
-            store=ctx.store,
-            cli_bin_dir=None if ctx.dry_run else str(ctx.fact("WP02", "cli_bin_dir")),
-            environ=ctx.environ,
-            evidence_path=ctx.evidence_path,
-            lock_owner=(ctx.run_id, ctx.wp),
-            lock_wait=canary_lock_wait(ctx.config),
-            note=ctx.note,
-            secrets=tuple(s for s in (ctx.token,) if s),
+            ctx.config, checkout=e2e_checkout(ctx), evidence_path=ctx.evidence_path, **_local_context(ctx)
         )
     if kind == "github-actions":
         from phase4gate.adapters.actions.executor import ActionsTeamspaceExecutor  # noqa: PLC0415
 
-        return ActionsTeamspaceExecutor(
-            ctx.config,
-            store=ctx.store,
-            wp=ctx.wp,
-            gate_run_id=ctx.run_id,
-            environ=ctx.environ,
-            clients=ctx.clients,
-            cli_version=None if ctx.dry_run else str(ctx.fact("WP02", "rc_version")),
-            evidence_path=ctx.evidence_path,
-            note=ctx.note,
-        )
+        return ActionsTeamspaceExecutor(ctx.config, evidence_path=ctx.evidence_path, **_actions_context(ctx))
     raise ConfigError(f"{kind!r} is not available in this build", field="canary.executor")
 
 

@@ -51,3 +51,13 @@ class Recorder:
 
     def steps(self) -> dict[str, Step]:
         return {wp: self.step(wp) for wp in ("WP01", "WP02", "WP03", "WP04", "WP05", "WP06", "WP07", "WP08")}
+
+
+def token_hits(root: Path, tokens: list[str]) -> list[str]:
+    """Return every file under *root* holding one of *tokens* (shown shortened): evidence must hold none."""
+    hits: list[str] = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits.extend(f"{path}: {t[:8]}..." for t in tokens if t.encode() in data)
+    return hits

@@ -22,18 +22,10 @@ from phase4gate.gate import Gate
 from phase4gate.models import GateReport, StepStatus
 from phase4gate.sandbox.world import ACTIONS_SCENARIOS, Scenario, World
 from phase4gate.verify import verify_run
+from tests.gate_helpers import token_hits
 
 GATE_AGENT = "phase4gate/"
 E2E_REPO = "Priivacy-ai/spec-kitty-end-to-end-testing"
-
-
-def _token_free(root: Path, tokens: list[str]) -> list[str]:
-    hits: list[str] = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            hits.extend(f"{path}: {t[:8]}..." for t in tokens if t.encode() in data)
-    return hits
 
 
 def _dispatched(world: World, wp: str) -> list[str]:
@@ -116,7 +108,7 @@ def test_actions_scenario_ends_where_it_should(scenario: Scenario, tmp_path: Pat
     assert saas_methods <= {"GET"}, saas_methods
     findings = verify_run(gate.run_dir)
     assert findings.ok, findings.render()
-    assert _token_free(tmp_path / "evidence", tokens) == []
+    assert token_hits(tmp_path / "evidence", tokens) == []
 
 
 def test_demo_lists_the_actions_scenarios(tmp_path: Path) -> None:

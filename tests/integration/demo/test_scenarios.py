@@ -16,17 +16,9 @@ from phase4gate.gate import Gate
 from phase4gate.models import StepStatus
 from phase4gate.sandbox.world import SCENARIOS, World
 from phase4gate.verify import verify_run
+from tests.gate_helpers import token_hits
 
 GATE_AGENT = "phase4gate/"
-
-
-def _token_free(root: Path, tokens: list[str]) -> list[str]:
-    hits: list[str] = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            hits.extend(f"{path}: {t[:8]}..." for t in tokens if t.encode() in data)
-    return hits
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
@@ -62,7 +54,7 @@ def test_scenario_ends_where_it_should(scenario: object, tmp_path: Path) -> None
     assert saas_methods <= {"GET"}, saas_methods
     findings = verify_run(gate.run_dir)
     assert findings.ok, findings.render()
-    assert _token_free(tmp_path / "evidence", tokens) == []
+    assert token_hits(tmp_path / "evidence", tokens) == []
 
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
