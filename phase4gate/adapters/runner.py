@@ -633,12 +633,8 @@ def canary_lock(  # noqa: PLR0913 - the lock, who takes it, and the injected wai
 # ----------------------------------------------------------------- the local executors (the canary seam)
 
 
-class LocalCanaryExecutor:
-    """Run each canary run as a subprocess in the local e2e checkout (``[canary] executor = "local"``).
-
-    Implements :class:`phase4gate.executor.CanaryExecutor` over :class:`CanaryRunner`;
-    the checkout is held with :func:`canary_lock` for the whole protocol.
-    """
+class _LocalExecutor:
+    """What both local executors share: the e2e checkout, held with :func:`canary_lock`, and the run's context."""
 
     kind = LOCAL_EXECUTOR
 
@@ -664,7 +660,24 @@ class LocalCanaryExecutor:
         self._wait = lock_wait
         self._note = note
         self._secrets = tuple(secrets)
-        self._runner: CanaryRunner | None = None
+
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the e2e checkout's canary lock (a second gate waits, bounded)."""
+        run_id, wp = self._owner
+        return canary_lock(self.checkout, run_id=run_id, wp=wp, wait_seconds=self._wait, note=self._note)
+
+    def cancel(self) -> None:
+        """Nothing to cancel: a stop request ends the running child group (``adapters.proc``)."""
+
+
+class LocalCanaryExecutor(_LocalExecutor):
+    """Run each canary run as a subprocess in the local e2e checkout (``[canary] executor = "local"``).
+
+    Implements :class:`phase4gate.executor.CanaryExecutor` over :class:`CanaryRunner`;
+    the checkout is held with :func:`canary_lock` for the whole protocol.
+    """
+
+    _runner: CanaryRunner | None = None
 
     def describe(self, runs: int, attempt_tag: str) -> tuple[str, ...]:
         """Return the dry-run lines: the reserved folder and the command run *runs* times."""
@@ -676,11 +689,6 @@ class LocalCanaryExecutor:
         """Refuse a rerun-asking command line or environment before anything is reserved or run."""
         canary_argv(self.config, junit_path=Path("run.junit.xml"))
         canary_env(self._environ, self.config, self._cli_bin_dir)
-
-    def hold(self) -> contextlib.AbstractContextManager[None]:
-        """Hold the e2e checkout's canary lock (a second gate waits, bounded)."""
-        run_id, wp = self._owner
-        return canary_lock(self.checkout, run_id=run_id, wp=wp, wait_seconds=self._wait, note=self._note)
 
     def begin(self, attempt: str, *, total_runs: int, counted: Mapping[str, str]) -> tuple[EvidenceRef, ...]:
         """Build the runner for *attempt* and run ``canary.setup_command`` once."""
@@ -706,14 +714,9 @@ class LocalCanaryExecutor:
             raise RuntimeError(msg)
         return self._runner.run(k)
 
-    def cancel(self) -> None:
-        """Nothing to cancel: a stop request ends the running child group (``adapters.proc``)."""
 
-
-class LocalTeamspaceExecutor:
+class LocalTeamspaceExecutor(_LocalExecutor):
     """Run the Teamspace MVP files as a local subprocess per run (WP07, ``executor = "local"``)."""
-
-    kind = LOCAL_EXECUTOR
 
     def __init__(  # noqa: PLR0913 - the executor's whole context, each a keyword
         self,
@@ -729,15 +732,19 @@ class LocalTeamspaceExecutor:
         note: Callable[[str], None] = lambda _m: None,
         secrets: Sequence[str] = (),
     ) -> None:
-        self.config = config
-        self.checkout = checkout
-        self.store = store
+        super().__init__(
+            config,
+            checkout=checkout,
+            store=store,
+            cli_bin_dir=cli_bin_dir,
+            environ=environ,
+            lock_owner=lock_owner,
+            lock_wait=lock_wait,
+            note=note,
+            secrets=secrets,
+        )
         self.env = canary_env(environ, config, cli_bin_dir)
         self._evidence_path = evidence_path
-        self._owner = lock_owner
-        self._wait = lock_wait
-        self._note = note
-        self._secrets = tuple(secrets)
 
     def describe(self, runs: int) -> tuple[str, ...]:
         """Return the dry-run line: the command, how often, where the logs go."""
@@ -745,11 +752,6 @@ class LocalTeamspaceExecutor:
         return (
             f"dry run: would run `{cmd}` {runs} time(s) in {self.checkout}, logs at {self.config.teamspace.log_path}",
         )
-
-    def hold(self) -> contextlib.AbstractContextManager[None]:
-        """Hold the e2e checkout's canary lock."""
-        run_id, wp = self._owner
-        return canary_lock(self.checkout, run_id=run_id, wp=wp, wait_seconds=self._wait, note=self._note)
 
     def run(self, n: int, *, total_runs: int) -> TeamspaceCapture:
         """Run Teamspace run *n*; its log (``teamspace.log_path``) and JUnit report are kept at once."""
@@ -796,6 +798,3 @@ class LocalTeamspaceExecutor:
             argv=result.argv,
             citation=RunCitation(LOCAL_EXECUTOR),
         )
-
-    def cancel(self) -> None:
-        """Nothing to cancel: a stop request ends the running child group (``adapters.proc``)."""
