@@ -96,6 +96,19 @@ def test_sigkill_after_dispatch_before_journal_then_resume_dispatches_once(
     assert step.facts["attempt_dir"] == "rc16-single-attempt2"
 
 
+def _conclusion(harness: ActionsHarness, run_id: int) -> str | None:
+    """Wait (bounded) for the run's latest attempt to conclude at the emulator; return its conclusion."""
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    while time.monotonic() < deadline:
+        with harness.world.github.lock:
+            state = harness.actions.run_state(run_id)
+            conclusion = state.attempts[-1].conclusion if state is not None else None
+        if conclusion is not None:
+            return str(conclusion)
+        time.sleep(0.05)
+    return None
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_stop_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path, signum: signal.Signals) -> None:
     """Ctrl-C or SIGTERM while a run is in progress: the run is cancelled on GitHub, journalled, the gate stops."""
@@ -127,14 +140,7 @@ def test_stop_mid_run_cancels_the_run(harness: ActionsHarness, tmp_path: Path, s
     assert len(closed) == 1
     assert str(closed[0]["why"]).startswith(f"cancelled: the gate was stopped ({signum.name})")
     assert '"event": "interrupted"' in (run_dir / "journal.jsonl").read_text()
-    deadline = time.monotonic() + HANG_GUARD_SECONDS
-    conclusion = None
-    while time.monotonic() < deadline and conclusion is None:
-        with harness.world.github.lock:
-            state = harness.actions.run_state(int(run_id))
-            conclusion = state.attempts[-1].conclusion if state is not None else None
-        time.sleep(0.05)
-    assert conclusion == "cancelled"
+    assert _conclusion(harness, int(run_id)) == "cancelled"
 
 
 def test_5xx_while_polling_is_survived(harness: ActionsHarness) -> None:
@@ -207,14 +213,7 @@ def test_stop_during_a_rate_limit_wait_cancels_at_once(harness: ActionsHarness, 
     os.kill(proc.pid, signal.SIGINT)
     _out, err = proc.communicate(timeout=HANG_GUARD_SECONDS)
     assert "stopped by SIGINT" in err, err[-2000:]
-    deadline = time.monotonic() + HANG_GUARD_SECONDS
-    conclusion = None
-    while time.monotonic() < deadline and conclusion is None:
-        with harness.world.github.lock:
-            state = harness.actions.run_state(int(run_id))
-            conclusion = state.attempts[-1].conclusion if state is not None else None
-        time.sleep(0.05)
-    assert conclusion == "cancelled"
+    assert _conclusion(harness, int(run_id)) == "cancelled"
     closed = [
         e["actions"]
         for e in map(json.loads, (run_dir / "journal.jsonl").read_text().splitlines())
