@@ -3,9 +3,12 @@
 Every file is written to a temp file in its target directory, fsync'd, then
 ``os.link``-ed to its final name, which fails if the name exists: nothing is
 ever replaced, truncated or half-written (a killed writer leaves at most a
-``.tmp-*`` file, never a partial final file).  The file is made read-only (0444).
+``.tmp-*`` file, never a partial final file).  The file is read-only (0444)
+before it gets its name.
 A :class:`filelock.FileLock` in the run folder serialises writers, journal
-appends and manifest updates, so two gates on one machine cannot interleave.
+appends and manifest updates, so two gates on one machine cannot interleave;
+the threads of one process (WP02 beside WP03) queue on an in-process lock
+before it, so none waits out filelock's poll interval behind another.
 
 Durability is batched (issue 23): each file's data and its intent are fsync'd
 before the link, but the directories' entries and the manifest lines of the
@@ -41,6 +44,7 @@ import os
 import re
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -120,6 +124,9 @@ class _Pending:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        # The threads of this process (WP02 beside WP03) queue here for the run folder; only the holder
+        # takes the file lock, so a thread never waits out filelock's poll interval behind another one.
+        self.writers = threading.RLock()
         self.dirs: set[Path] = set()
         self.manifest = False
         # Intents of files whose manifest line is written but not yet fsync'd: removed after it is.
@@ -169,13 +176,31 @@ class EvidenceStore:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the run folder's lock (re-entrant within one process)."""
+        """Hold the run folder's lock (re-entrant within one thread).
+
+        Threads of this process queue on an in-process lock first (no polling), then the
+        holder takes the :class:`filelock.FileLock` that keeps other processes out; both
+        waits together are bounded by the store's lock timeout.
+        """
+        busy = EvidenceError(
+            f"could not lock the evidence folder within {self._lock_timeout:.0f}s",
+            path=str(self.root),
+            hint="another gate is writing here",
+        )
+        start = time.monotonic()
+        if not self._pending.writers.acquire(timeout=self._lock_timeout):
+            raise busy
         try:
-            with self._lock:
+            try:
+                self._lock.acquire(timeout=max(0.0, self._lock_timeout - (time.monotonic() - start)))
+            except filelock.Timeout:
+                raise busy from None
+            try:
                 yield
-        except filelock.Timeout:
-            msg = f"could not lock the evidence folder within {self._lock_timeout:.0f}s"
-            raise EvidenceError(msg, path=str(self.root), hint="another gate is writing here") from None
+            finally:
+                self._lock.release()
+        finally:
+            self._pending.writers.release()
 
     def path(self, rel: str) -> Path:
         """Return the absolute path of *rel* inside the run folder."""
@@ -212,7 +237,7 @@ class EvidenceStore:
         digest = sha256_bytes(data)
         posix = PurePosixPath(rel).as_posix()
         with self.locked():
-            if target.exists() or target.is_symlink():
+            if os.path.lexists(target):
                 msg = f"evidence file exists and is never overwritten: {rel}"
                 raise EvidenceExistsError(msg, path=str(target))
             try:
@@ -227,6 +252,8 @@ class EvidenceStore:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 try:
                     _write_all(fd, data)
+                    # Read-only before it has its name: the final file is never writable, not even briefly.
+                    os.fchmod(fd, 0o444)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
@@ -239,7 +266,6 @@ class EvidenceStore:
                     msg = f"evidence file exists and is never overwritten: {rel}"
                     raise EvidenceExistsError(msg, path=str(target)) from None
                 linked = True
-                os.chmod(target, 0o444)
             except OSError as exc:
                 if isinstance(exc, EvidenceError):
                     raise
@@ -511,7 +537,8 @@ def _make_dirs(directory: Path, root: Path) -> list[Path]:
     while cur != root and not cur.is_dir() and cur.parent != cur:
         missing.append(cur)
         cur = cur.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    if missing or (directory == root and not root.is_dir()):
+        directory.mkdir(parents=True, exist_ok=True)
     return [d.parent for d in missing]
 
 

@@ -158,3 +158,62 @@ def test_attestation_subjects_are_checked(tmp_path: Path) -> None:
     findings = verify_run(gate.run_dir)
     assert not findings.ok
     assert any("differs from its digest" in p for p in findings.report_problems)
+
+
+def _record_file_lock(store: EvidenceStore, events: list[tuple[str, str]]) -> None:
+    """Record, per thread, each call into *store*'s file lock (acquire and release)."""
+    lock = store._lock  # the file lock is what is observed
+    acquire, release = lock.acquire, lock.release
+
+    def spy_acquire(*args: object, **kwargs: object) -> object:
+        events.append((threading.current_thread().name, "acquire"))
+        return acquire(*args, **kwargs)  # type: ignore[arg-type]
+
+    def spy_release(*args: object, **kwargs: object) -> None:
+        events.append((threading.current_thread().name, "release"))
+        release(*args, **kwargs)  # type: ignore[arg-type]
+
+    lock.acquire = spy_acquire  # type: ignore[method-assign,assignment]
+    lock.release = spy_release  # type: ignore[method-assign]
+
+
+def test_a_second_thread_queues_in_process_before_the_file_lock(tmp_path: Path) -> None:
+    """WP02 beside WP03: a thread waits on the in-process lock, not on filelock's polling.
+
+    The second thread's first call into the file lock comes after the first thread let
+    go of it (on the old store it came while the lock was held, and filelock then polled
+    every 50 ms until it was free).
+    """
+    store = EvidenceStore(tmp_path / "run")
+    events: list[tuple[str, str]] = []
+    _record_file_lock(store, events)
+    second = threading.Thread(target=store.write_text, args=("wp03/1/x.txt", "x"), name="second")
+    with store.locked():
+        second.start()
+        second.join(0.3)  # setup: give the second thread time to reach the lock
+        assert second.is_alive()
+    second.join(30)
+    assert not second.is_alive()
+    first_release = events.index(("MainThread", "release"))
+    assert events.index(("second", "acquire")) > first_release
+    assert read_manifest(store.root) == {"wp03/1/x.txt": sha256_bytes(b"x")}
+
+
+def test_the_lock_wait_is_bounded_for_threads_too(tmp_path: Path) -> None:
+    """A thread that cannot get the run folder within the store's lock timeout gets an EvidenceError."""
+    holder = EvidenceStore(tmp_path / "run")
+    waiter = EvidenceStore(tmp_path / "run", lock_timeout=0.2)
+    errors: list[EvidenceError] = []
+
+    def write() -> None:
+        try:
+            waiter.write_text("x.txt", "x")
+        except EvidenceError as exc:
+            errors.append(exc)
+
+    with holder.locked():
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(30)
+    assert [str(e) for e in errors] == ["could not lock the evidence folder within 0s"]
+    assert not waiter.exists("x.txt")
