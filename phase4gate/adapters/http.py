@@ -1,4 +1,4 @@
-"""The read-only HTTP client (urllib3): it can only send GET.
+"""The read-only HTTP client: it can only send GET.
 
 :class:`ReadOnlyClient` has one request method, :meth:`ReadOnlyClient.get`; the
 method policy ``SAAS_ALLOWED_METHODS`` is checked before any request leaves, so
@@ -7,7 +7,9 @@ and 502/503/504 are retried with exponential backoff (``Retry-After`` honoured),
 within a total deadline, as a :class:`phase4gate.retry.RetryPolicy` decides
 (``read_only_policy``); the delays go through an injected ``sleep`` so tests
 assert them.  Redirects are followed only to the same scheme, host and port.
-The index adapter reuses this client for its one GET.
+The index adapter reuses this client for its one GET.  The bytes travel through a
+transport (:mod:`phase4gate.adapters.http_transport`): urllib3 by default, the
+standard library's ``http.client`` for ``resolve-rc``'s single request.
 """
 
 from __future__ import annotations
@@ -19,20 +21,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
-
+from phase4gate.adapters.http_transport import TransportFailure
 from phase4gate.errors import AdapterError, SaaSError
 from phase4gate.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from phase4gate.adapters.http_transport import Exchange, Transport
     from phase4gate.config import SaaSConfig
 
 __all__ = [
@@ -102,8 +96,7 @@ class HttpAnswer(NamedTuple):
 
     def header(self, name: str) -> str | None:
         """Return header *name* (case-insensitive)."""
-        lower = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == lower), None)
+        return _header(self.headers, name)
 
 
 def read_only_policy(*, retries: int = 3, backoff_factor: float = 0.5, deadline: float = 60.0) -> RetryPolicy:
@@ -166,7 +159,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 class ReadOnlyClient:
-    """A GET-only HTTP client with retries, timeouts, a deadline and same-host redirects."""
+    """A GET-only HTTP client with retries, timeouts, a deadline and same-host redirects.
+
+    *transport* builds what sends the bytes, given the default headers
+    (:class:`phase4gate.adapters.http_transport.Urllib3Transport` when ``None``).
+    """
 
     def __init__(  # noqa: PLR0913 - every knob is a keyword
         self,
@@ -183,9 +180,11 @@ class ReadOnlyClient:
         headers: Mapping[str, str] | None = None,
         policy: RetryPolicy | None = None,
         epoch: Callable[[], float] = time.time,
+        transport: Callable[[Mapping[str, str]], Transport] | None = None,
     ) -> None:
         self.base_url = base_url
-        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         # *policy* wins; *retries*, *backoff_factor* and *deadline* build one for callers that pass numbers.
         self.policy = (
             policy
@@ -198,7 +197,12 @@ class ReadOnlyClient:
         self._epoch = epoch
         self._error = error_cls
         self._headers = {"User-Agent": user_agent(), **(headers or {})}
-        self._pool = urllib3.PoolManager(retries=False, headers=self._headers)
+        if transport is None:
+            from phase4gate.adapters.http_transport import Urllib3Transport  # noqa: PLC0415
+
+            transport = Urllib3Transport
+        # *transport* is given the default headers and builds the transport (urllib3's by default).
+        self._transport = transport(self._headers)
         self.delays: list[float] = []
 
     @classmethod
@@ -239,22 +243,18 @@ class ReadOnlyClient:
         """
         return self._send("GET", self.url(path), headers or {}, max_bytes)
 
-    def _read_capped(self, resp: urllib3.BaseHTTPResponse, url: str, max_bytes: int) -> bytes:
-        """Read at most *max_bytes* decoded bytes of *resp*; more is an error (the connection is dropped)."""
-        length = resp.headers.get("Content-Length") or ""
-        data = b""
-        over = length.isdigit() and int(length) > max_bytes
-        try:
-            if not over:
-                data = resp.read(max_bytes + 1, decode_content=True)
-                over = len(data) > max_bytes or bool(resp.read(1, decode_content=True))
-        except HTTPError as exc:
-            resp.close()
-            raise self._error(f"GET {url}: body unreadable ({type(exc).__name__})", url=url) from None
-        if over:
-            resp.close()
+    def _read_capped(self, exchange: Exchange, url: str, max_bytes: int) -> bytes:
+        """Read at most *max_bytes* decoded bytes of *exchange*; more is an error (the connection is dropped)."""
+        length = _header(exchange.headers, "Content-Length") or ""
+        if length.isdigit() and int(length) > max_bytes:
+            exchange.drop()
             raise self._error(f"{url} answered more than {max_bytes} bytes; refused", url=url)
-        resp.release_conn()
+        try:
+            data = exchange.read_capped(max_bytes)
+        except TransportFailure as exc:
+            raise self._error(f"GET {url}: body unreadable ({exc.detail})", url=url) from None
+        if data is None:
+            raise self._error(f"{url} answered more than {max_bytes} bytes; refused", url=url)
         return data
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], max_bytes: int | None = None) -> HttpAnswer:
@@ -276,19 +276,22 @@ class ReadOnlyClient:
             attempt += 1
             t0 = self._clock()
             try:
-                resp = self._pool.request(
+                resp = self._transport.send(
                     method,
                     _split_userinfo(current)[0],
-                    headers={**self._headers, **headers},
-                    timeout=self.timeout,
-                    redirect=False,
-                    retries=False,
-                    preload_content=max_bytes is None,
+                    {**self._headers, **headers},
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.read_timeout,
+                    preload=max_bytes is None,
                 )
-            except SSLError as exc:
-                raise self._error(f"TLS error talking to {current}: {exc}", url=current) from None
-            except (NewConnectionError, ConnectTimeoutError, ReadTimeoutError, ProtocolError) as exc:
-                why = _describe(exc)
+            except TransportFailure as exc:
+                if exc.kind == "tls":
+                    raise self._error(f"TLS error talking to {current}: {exc.detail}", url=current) from None
+                why = _DESCRIBED.get(exc.kind)
+                if why is None:
+                    raise self._error(f"{method} {current}: {exc.detail}", url=current) from None
+                if exc.kind == "broken":
+                    why = f"{why} ({exc.detail})"
                 delay = self._within_deadline(self.policy.connection_delay(method, attempt=attempt), start)
                 if delay is None:
                     msg = f"{method} {current}: {why} (after {attempt} attempt(s) within {self.deadline:g}s)"
@@ -296,13 +299,11 @@ class ReadOnlyClient:
                     raise self._error(msg, url=current, hint=f"is the service up? see {where}") from None
                 self._pause(delay)
                 continue
-            except HTTPError as exc:
-                raise self._error(f"{method} {current}: {type(exc).__name__}: {exc}", url=current) from None
             latency = self._clock() - t0
             if resp.status in _REDIRECTS:
                 if max_bytes is not None:
-                    resp.close()  # a streamed body is not read: drop the connection
-                location = resp.headers.get("Location")
+                    resp.drop()  # a streamed body is not read: drop the connection
+                location = _header(resp.headers, "Location")
                 if not location:
                     raise self._error(f"{current} answered {resp.status} without a Location", url=current)
                 target = urljoin(current, location)
@@ -315,19 +316,19 @@ class ReadOnlyClient:
                 current = target
                 continue
             retry_in = self.policy.delay_for(
-                method, resp.status, dict(resp.headers.items()), "", attempt=attempt, now_epoch=self._epoch()
+                method, resp.status, dict(resp.headers), "", attempt=attempt, now_epoch=self._epoch()
             )
             delay = self._within_deadline(retry_in, start)
             if delay is not None:
                 if max_bytes is not None:
-                    resp.close()  # a streamed body is not read: drop the connection
+                    resp.drop()  # a streamed body is not read: drop the connection
                 self._pause(delay)
                 continue
             return HttpAnswer(
                 url=current,
                 status=resp.status,
-                headers=dict(resp.headers.items()),
-                body=resp.data if max_bytes is None else self._read_capped(resp, current, max_bytes),
+                headers=dict(resp.headers),
+                body=resp.body() if max_bytes is None else self._read_capped(resp, current, max_bytes),
                 latency_seconds=latency,
                 attempts=attempt,
             )
@@ -343,16 +344,20 @@ class ReadOnlyClient:
         self._sleep(delay)
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._pool.clear()
+        """Close the transport's connections."""
+        self._transport.close()
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ReadTimeoutError):
-        return "read timed out"
-    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
-    if isinstance(exc, NewConnectionError):
-        return "connection refused or unreachable"
-    if isinstance(exc, ConnectTimeoutError):
-        return "connect timed out"
-    return f"connection broken ({type(exc).__name__})"
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Return header *name* of *headers* (case-insensitive, as HTTP names are)."""
+    lower = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lower), None)
+
+
+# How a retried transport failure is described (``tls``, ``body`` and ``other`` are not retried).
+_DESCRIBED: Final = {
+    "read-timeout": "read timed out",
+    "connect": "connection refused or unreachable",
+    "connect-timeout": "connect timed out",
+    "broken": "connection broken",
+}

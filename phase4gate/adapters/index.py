@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import subprocess
 
     from phase4gate.adapters.http import ReadOnlyClient
+    from phase4gate.adapters.http_transport import Transport
 
 __all__ = [
     "ACCEPT",
@@ -535,11 +536,17 @@ def index_client(
     retries: int = 3,
     clock: Callable[[], float] = time.monotonic,
     epoch: Callable[[], float] = time.time,
+    transport: Callable[[Mapping[str, str]], Transport] | None = None,
 ) -> ReadOnlyClient:
-    """Return the GET-only client the index adapter uses (retries on 5xx, gzip)."""
-    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415 - urllib3 only when fetching
+    """Return the GET-only client the index adapter uses (retries on 5xx, gzip).
+
+    *transport* as :class:`phase4gate.adapters.http.ReadOnlyClient` takes it (urllib3 by
+    default; ``resolve-rc`` passes :class:`~phase4gate.adapters.http_transport.StdlibTransport`).
+    """
+    from phase4gate.adapters.http import ReadOnlyClient  # noqa: PLC0415 - only when fetching
 
     return ReadOnlyClient(
+        transport=transport,
         connect_timeout=10.0,
         read_timeout=60.0,
         deadline=180.0,

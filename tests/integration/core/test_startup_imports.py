@@ -49,8 +49,10 @@ _NOT_FOR_HELP = (
     "phase4gate.config",
     "phase4gate.models",
 )
-# Not needed to resolve an RC: other commands, the gate, the config, the models, attrs, and no child process.
+# Not needed to resolve an RC: other commands, the gate, the config, the models, attrs, urllib3 (its one GET
+# goes through http.client: phase4gate.adapters.http_transport.StdlibTransport), and no child process.
 _NOT_FOR_RESOLVE = (
+    "urllib3",
     "attr",
     "attrs",
     "cattrs",
@@ -108,11 +110,11 @@ def test_subcommand_help_imports_only_that_command(tmp_path: Path) -> None:
 
 
 def test_resolve_rc_with_index_url_imports_only_what_it_needs(index: IndexEmulator, tmp_path: Path) -> None:
-    """``resolve-rc --index-url``: the index adapter and urllib3, no attrs, gate, config or other command."""
+    """``resolve-rc --index-url``: the index adapter and http.client, no urllib3, attrs, gate, config or other command."""
     argv = ["resolve-rc", "spec-kitty-cli", "--baseline", "3.2.0rc15", "--index-url", index.simple_url]
     code, modules = _modules(tmp_path, argv)
     assert code == 0
-    assert {"phase4gate.commands.resolve_rc", "phase4gate.adapters.index", "urllib3"} <= modules
+    assert {"phase4gate.commands.resolve_rc", "phase4gate.adapters.index", "http.client"} <= modules
     assert sorted(m for m in _NOT_FOR_RESOLVE if m in modules) == []
     assert sorted(m for m in modules if m.startswith("phase4gate.commands.")) == ["phase4gate.commands.resolve_rc"]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 
 from phase4gate.adapters.http import SAAS_ALLOWED_METHODS, ReadOnlyClient, backoff_delay
+from phase4gate.adapters.http_transport import StdlibTransport, Transport, Urllib3Transport
 from phase4gate.errors import PackageIndexError, SaaSError
 from phase4gate.sandbox._server import Fault, Request, Response
 from phase4gate.sandbox.saas import SaaSEmulator
@@ -24,6 +25,8 @@ class _Redirector(SaaSEmulator):
             return Response(301, b"", {})
         if request.path == "/loop/":
             return Response(307, b"", {"Location": "/loop/"})
+        if request.path == "/lower/":  # header names are case-insensitive
+            return Response(302, b"", {"location": "/health/"})
         return super().handle(request)
 
 
@@ -33,9 +36,23 @@ def server() -> Iterator[_Redirector]:
         yield emulator
 
 
+Builder = Callable[[Mapping[str, str]], Transport]
+# Every test runs on both transports: the policy is the client's, the answers must not differ.
+_TRANSPORTS: dict[str, Builder] = {"urllib3": Urllib3Transport, "stdlib": StdlibTransport}
+_CURRENT: list[Builder] = []
+
+
+@pytest.fixture(autouse=True, params=sorted(_TRANSPORTS))
+def transport(request: pytest.FixtureRequest) -> Iterator[Builder]:
+    """The transport :func:`client` builds its client with."""
+    _CURRENT[:] = [_TRANSPORTS[request.param]]
+    yield _CURRENT[0]
+    _CURRENT.clear()
+
+
 def client(url: str, **kw: object) -> tuple[ReadOnlyClient, list[float]]:
     slept: list[float] = []
-    return ReadOnlyClient(url, sleep=slept.append, **kw), slept  # type: ignore[arg-type]
+    return ReadOnlyClient(url, sleep=slept.append, transport=_CURRENT[0], **kw), slept  # type: ignore[arg-type]
 
 
 def test_only_get_leaves_the_client(server: _Redirector) -> None:
@@ -108,6 +125,45 @@ def test_truncated_body_is_retried_then_reported(server: _Redirector) -> None:
     with pytest.raises(SaaSError, match="connection broken"):
         c.get("/health/")
     assert slept == [0.5]
+
+
+def test_a_read_timeout_is_retried_then_named(server: _Redirector) -> None:
+    """No answer within the read timeout: retried with backoff, then the error says so."""
+    server.inject("/health/", Fault("delay", seconds=1.0), Fault("delay", seconds=1.0))
+    c, slept = client(server.base_url, retries=1, read_timeout=0.2)
+    with pytest.raises(SaaSError, match="read timed out"):
+        c.get("/health/")
+    assert slept == [0.5]
+
+
+def test_a_refused_connection_is_retried_then_named() -> None:
+    """Nothing listens: retried within the policy, then 'connection refused or unreachable'."""
+    with _Redirector() as gone:
+        url = gone.base_url
+    c, slept = client(url, retries=2)
+    with pytest.raises(SaaSError, match="connection refused or unreachable"):
+        c.get("/health/")
+    assert slept == [0.5, 1.0]
+
+
+def test_header_names_are_case_insensitive(server: _Redirector) -> None:
+    """A lowercase Location is followed, and read back whatever its case."""
+    c, _ = client(server.base_url)
+    answer = c.get("/lower/")
+    assert (answer.url, answer.status) == (server.base_url + "/health/", 200)
+    assert answer.header("content-type") == answer.header("CONTENT-TYPE") is not None
+
+
+def test_a_body_that_is_not_the_gzip_it_claims_is_refused_not_retried(server: _Redirector) -> None:
+    """Content-Encoding gzip over junk: a DecodeError, read whole or bounded, with nothing retried."""
+    junk = Fault("status", status=200, headers={"Content-Encoding": "gzip"}, body=b"junk, not gzip")
+    server.inject("/health/", junk, junk)
+    c, slept = client(server.base_url)
+    with pytest.raises(SaaSError, match="DecodeError"):
+        c.get("/health/")
+    with pytest.raises(SaaSError, match=r"body unreadable \(DecodeError"):
+        c.get("/health/", max_bytes=1000)
+    assert slept == []
 
 
 def test_backoff_delay_arithmetic() -> None:

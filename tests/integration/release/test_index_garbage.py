@@ -141,3 +141,22 @@ def test_a_retried_answer_is_dropped_before_the_bounded_read(index: IndexEmulato
     with pytest.raises(PackageIndexError, match="answered more than"):
         fetch_project(index.simple_url, "spec-kitty-cli", client=index_client(sleep=slept.append))
     assert slept == [0.5, 1.0, 0.5]
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
+def test_both_transports_read_the_same_page_and_refuse_the_same_bomb(compress: bool) -> None:
+    """urllib3 (the gate) and http.client (resolve-rc) give the same files; both refuse a 50 MB page in bounded reads."""
+    from phase4gate.adapters.http_transport import StdlibTransport, Urllib3Transport
+
+    with IndexEmulator("rc15-rc16", gzip=compress) as index:
+        pages = [
+            fetch_project(index.simple_url, "spec-kitty-cli", client=index_client(transport=t))
+            for t in (Urllib3Transport, StdlibTransport)
+        ]
+        assert pages[0].files == pages[1].files
+        assert pages[0].body == pages[1].body
+        assert [r.headers.get("Accept-Encoding") for r in index.requests] == ["gzip", "gzip"]
+        index.set_garbage("huge")
+        for t in (Urllib3Transport, StdlibTransport):
+            with pytest.raises(PackageIndexError, match=f"answered more than {MAX_PAGE_BYTES} bytes; refused"):
+                fetch_project(index.simple_url, "spec-kitty-cli", client=index_client(transport=t))
