@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from phase4gate.adapters.store import EvidenceStore
     from phase4gate.config import GateConfig
     from phase4gate.progress import Progress
+    from phase4gate.warm import Warmer
 
 __all__ = [
     "WORK_PACKAGES",
@@ -405,7 +406,8 @@ class Gate:
                 self._journal({"event": "wp-reused", "wp": wp, "time": self._clock()})
                 self._journal({"event": "wp-result", "wp": wp, "result": prev, "time": prev.finished_at})
         try:
-            self._run_graph(requested, results)
+            with self._warmer(requested, results):
+                self._run_graph(requested, results)
         except KeyboardInterrupt as exc:
             from phase4gate.adapters.proc import StopRequested, terminate_all  # noqa: PLC0415
 
@@ -439,6 +441,13 @@ class Gate:
                 self._journal({"event": "wp-result", "wp": wp, "result": skipped, "time": t})
         self._journal({"event": "gate-end", "time": self._clock()})
         return self._project()
+
+    def _warmer(self, requested: tuple[str, ...], results: Mapping[str, StepResult]) -> Warmer:
+        """Return the warm-up of the registry steps still to run (their imports, while children run)."""
+        from phase4gate.warm import Warmer, warm_list  # noqa: PLC0415
+
+        todo = [wp for wp in requested if wp not in results and wp not in self._steps]
+        return Warmer(warm_list(work_package(wp).step.partition(":")[0] for wp in todo))
 
     def _project(self) -> GateReport:
         """Write the report files and the attestation for the journal as it stands, sealing its head."""

@@ -61,6 +61,7 @@ __all__ = [
     "set_child_observer",
     "stop_requested",
     "terminate_all",
+    "wait_for_running_child",
 ]
 
 SHUTDOWN_GRACE_SECONDS: Final = 3.0
@@ -75,6 +76,8 @@ _PR_SET_CHILD_SUBREAPER: Final = 36
 # Live children, each with the marker of the gate that started it.
 _LIVE: dict[subprocess.Popen[bytes], str | None] = {}
 _LIVE_LOCK = threading.Lock()
+# Notified whenever a child joins _LIVE (for :func:`wait_for_running_child`).
+_LIVE_CHANGED = threading.Condition(_LIVE_LOCK)
 # Wall time spent in children, for the gate-overhead benchmark.
 _CHILD_SECONDS = [0.0]
 # The last children's (start, end) in monotonic seconds, for the busy time (bounded).
@@ -139,6 +142,12 @@ def child_busy_seconds(since: float, until: float | None = None) -> float:
     if cur_a is not None and cur_b is not None:
         busy += cur_b - cur_a
     return busy
+
+
+def wait_for_running_child(timeout: float) -> bool:
+    """Wait at most *timeout* seconds until a :func:`run_process` child is running; return whether one is."""
+    with _LIVE_CHANGED:
+        return _LIVE_CHANGED.wait_for(lambda: bool(_LIVE), timeout)
 
 
 def record_child(seconds: float) -> None:
@@ -502,6 +511,7 @@ def run_process(  # noqa: PLR0913 - every knob is a keyword the callers need
         assert proc.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
         with _LIVE_LOCK:
             _LIVE[proc] = marker
+            _LIVE_CHANGED.notify_all()
         pump = threading.Thread(
             target=_pump, args=(proc.stdout, log, tail, on_line, tuple(s for s in secrets if s)), daemon=True
         )

@@ -1,17 +1,16 @@
 """The write-once evidence store.
 
-Every file is written to a temp file in its target directory, fsync'd, then
-``os.link``-ed to its final name, which fails if the name exists: nothing is
-ever replaced, truncated or half-written (a killed writer leaves at most a
-``.tmp-*`` file, never a partial final file).  The file is read-only (0444)
-before it gets its name.
+Every file is first written under its intent's name in the run folder, made
+read-only (0444), fsync'd, then ``os.link``-ed to its final name, which fails
+if the name exists: nothing is ever replaced, truncated or half-written (a
+killed writer leaves at most an intent, never a partial final file).
 A :class:`filelock.FileLock` in the run folder serialises writers, journal
 appends and manifest updates, so two gates on one machine cannot interleave;
 the threads of one process (WP02 beside WP03) queue on an in-process lock
 before it, so none waits out filelock's poll interval behind another.
 
-Durability is batched (issue 23): each file's data and its intent are fsync'd
-before the link, but the directories' entries and the manifest lines of the
+Durability is batched (issue 23): each file is fsync'd (under its intent's
+name) before the link, but the directories' entries and the manifest lines of the
 files written since the last journal line are fsync'd once, by
 :meth:`EvidenceStore.flush`, which runs before every journal line is appended
 (and after :meth:`EvidenceStore.seal` and :meth:`EvidenceStore.seal_head`;
@@ -25,7 +24,10 @@ loses nothing: everything was written before the call returned.
 ``<sha256>  <path>`` line each (``sha256sum`` format).  Before a file is linked its
 intent (path and digest) is written to a ``.intent-*`` file, removed once the
 manifest lists it, so a writer killed between the link and the manifest line leaves
-a file :func:`verify_tree` can tell from a planted one.  ``journal-heads/<N>.sha256``
+a file :func:`verify_tree` can tell from a planted one.  The intent is the file's
+first name, ``.intent-<sha256 of its path, 16 hex>-<sha256 of its bytes>`` (one
+file, one fsync, one link per write); an intent left by an older phase4gate, a
+small file holding ``<sha256>  <path>``, is read too.  ``journal-heads/<N>.sha256``
 (write-once evidence, so listed and sealed like any file) records the head digest of
 the journal prefix a projection (report, attestation) was made from.  Appends to the
 manifest and the journal are whole lines or nothing: a short write is detected and
@@ -45,13 +47,12 @@ import re
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Final
 
 import filelock
-from attrs import frozen
+from attrs import field, frozen
 
 from phase4gate.errors import EvidenceError, EvidenceExistsError
 from phase4gate.models import EvidenceRef
@@ -83,6 +84,9 @@ _UNLISTED: Final = frozenset({MANIFEST_NAME, JOURNAL_NAME, LOCK_NAME})
 _ATTEMPT_RE = re.compile(r"^(?P<tag>.+)-attempt(?P<n>[0-9]+)$")
 _HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 _INTENT_PREFIX: Final = ".intent-"
+# An intent is the file itself under ``.intent-<sha256 of its path, 16 hex>-<sha256 of its bytes>``; an
+# intent written before issue 23 is a small file holding ``<sha256>  <path>`` (both are read).
+_INTENT_RE = re.compile(r"^\.intent-(?P<key>[0-9a-f]{16})-(?P<digest>[0-9a-f]{64})$")
 HEADS_DIR: Final = "journal-heads"
 _HEAD_FILE_RE = re.compile(r"^journal-heads/(?P<n>[1-9][0-9]*)\.sha256$")
 _HEAD_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -245,11 +249,13 @@ class EvidenceStore:
             except OSError as exc:
                 msg = f"cannot write evidence {rel}: {exc.strerror}"
                 raise EvidenceError(msg, path=str(target)) from None
-            tmp = target.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-            intent = self.root / f"{_INTENT_PREFIX}{uuid.uuid4().hex}"
+            # The intent is the file itself, made under a name that records its path (hashed) and
+            # digest before the final name exists: a writer killed after the link leaves a file
+            # verify can tell from a planted one.  One file, one fsync, one link (issue 23).
+            intent = self.root / intent_name(posix, digest)
             linked = False
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = _create_intent(intent, target)
                 try:
                     _write_all(fd, data)
                     # Read-only before it has its name: the final file is never writable, not even briefly.
@@ -257,11 +263,8 @@ class EvidenceStore:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                # The intent goes first: a writer killed after the link leaves a file
-                # whose path and digest were recorded before it existed.
-                _write_new(intent, f"{digest}  {posix}\n".encode())
                 try:
-                    os.link(tmp, target)
+                    os.link(intent, target)
                 except FileExistsError:
                     msg = f"evidence file exists and is never overwritten: {rel}"
                     raise EvidenceExistsError(msg, path=str(target)) from None
@@ -272,8 +275,6 @@ class EvidenceStore:
                 msg = f"cannot write evidence {rel}: {exc.strerror}"
                 raise EvidenceError(msg, path=str(target)) from None
             finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
                 if not linked:
                     with contextlib.suppress(FileNotFoundError):
                         intent.unlink()
@@ -519,8 +520,14 @@ def _covered_intents(root: Path) -> list[Path]:
         entries, _ = parse_manifest((root / MANIFEST_NAME).read_bytes(), source=MANIFEST_NAME)
     except OSError:
         return []
+    keyed = {_path_key(rel): digest for rel, digest in entries.items()}
     covered = []
     for p in found:
+        m = _INTENT_RE.match(p.name)
+        if m is not None:
+            if keyed.get(m["key"]) == m["digest"]:
+                covered.append(p)
+            continue
         digest, sep, rel = (_read_small(p) or "").rstrip("\n").partition("  ")
         if sep and entries.get(rel) == digest:
             covered.append(p)
@@ -542,13 +549,30 @@ def _make_dirs(directory: Path, root: Path) -> list[Path]:
     return [d.parent for d in missing]
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _path_key(posix: str) -> str:
+    """The key an intent's name records for evidence path *posix* (the path itself may be too long for a name)."""
+    return hashlib.sha256(posix.encode("utf-8")).hexdigest()[:16]
+
+
+def intent_name(posix: str, digest: str) -> str:
+    """Return the name of the intent of writing *digest* to *posix*: ``.intent-<path key>-<sha256>``."""
+    return f"{_INTENT_PREFIX}{_path_key(posix)}-{digest}"
+
+
+def _create_intent(intent: Path, target: Path) -> int:
+    """Create *intent* (O_EXCL) and return its fd; one left by a writer killed before its link is replaced.
+
+    The caller holds the lock and has seen that *target* does not exist, so an intent of
+    the same name is stale: its write never got its final name.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return os.open(intent, flags, 0o600)
+    except FileExistsError:
+        if os.path.lexists(target):  # pragma: no cover - the caller checked under the lock
+            raise
+        intent.unlink()
+        return os.open(intent, flags, 0o600)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -594,11 +618,18 @@ class Manifest:
     """A parsed ``MANIFEST.sha256``: files, pending intents, sealed journal heads, and bad lines."""
 
     entries: dict[str, str]
-    # Path -> digest of every write that recorded its intent but never reached the manifest.
+    # Path -> digest of every write that recorded its intent (the old way: a file naming both) but never
+    # reached the manifest.
     intents: dict[str, str]
     # (number of journal lines, head digest, number of entries up to and including the seal), in order.
     heads: tuple[tuple[int, str, int], ...]
     problems: tuple[str, ...]
+    # Path key -> digest of every intent named ``.intent-<key>-<digest>`` (:func:`intent_name`).
+    keyed_intents: dict[str, str] = field(factory=dict)
+
+    def intended(self, rel: str) -> str | None:
+        """Return the digest an intent recorded for *rel*, or ``None`` when no intent names it."""
+        return self.intents.get(rel) or self.keyed_intents.get(_path_key(rel))
 
     @property
     def sealed(self) -> tuple[int, str, int] | None:
@@ -654,7 +685,12 @@ def load_manifest(root: Path) -> Manifest:
         msg = f"cannot read {path}: {exc.strerror}"
         raise EvidenceError(msg, path=str(path)) from None
     intents: dict[str, str] = {}
+    keyed: dict[str, str] = {}
     for p in sorted(root.glob(f"{_INTENT_PREFIX}*")):
+        m = _INTENT_RE.match(p.name)
+        if m is not None:
+            keyed[m["key"]] = m["digest"]
+            continue
         text = _read_small(p) or ""
         digest, sep, rel = text.rstrip("\n").partition("  ")
         if sep and _HEX64_RE.match(digest) and rel not in entries:
@@ -665,7 +701,7 @@ def load_manifest(root: Path) -> Manifest:
         if m:
             head = (_read_small(root / rel) or "").strip()
             heads.append((int(m.group("n")), head if _HEAD_RE.match(head) else "", i))
-    return Manifest(entries, intents, tuple(heads), problems)
+    return Manifest(entries, intents, tuple(heads), problems, keyed_intents=keyed)
 
 
 def read_manifest(root: Path) -> dict[str, str]:
@@ -778,7 +814,7 @@ def verify_tree(root: Path) -> VerifyResult:
                 or (here == root and name.startswith(_INTENT_PREFIX))
             ):
                 continue
-            elif manifest.intents.get(rel) == sha256_file(p):
+            elif manifest.intended(rel) == sha256_file(p):
                 interrupted.append(rel)
             else:
                 extra.append(rel)

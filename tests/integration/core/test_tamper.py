@@ -212,3 +212,38 @@ def test_interrupted_write_whose_file_changed_is_planted(stopped_run: Path) -> N
     result = verify(stopped_run)
     assert result.returncode == 1
     assert "extra file (planted: never written by the gate): wp09/1/late.txt" in result.stdout
+
+
+def _kill_writer_at(run: Path, limit: int) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(run), str(limit)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGXFSZ, proc.stderr
+
+
+def test_an_interrupted_write_changed_after_the_kill_is_planted(stopped_run: Path) -> None:
+    """The intent's name records the bytes' digest: a file changed after its writer died is not covered."""
+    _kill_writer_at(stopped_run, (stopped_run / "MANIFEST.sha256").stat().st_size)
+    late = stopped_run / "wp09" / "1" / "late.txt"
+    (intent,) = [p for p in stopped_run.glob(".intent-*") if p.stat().st_ino == late.stat().st_ino]
+    late.chmod(0o644)
+    late.write_text("other bytes\n")  # the intent is the same file: its name still says the old digest
+    result = verify(stopped_run)
+    assert result.returncode == 1
+    assert "extra file (planted: never written by the gate): wp09/1/late.txt" in result.stdout
+    assert intent.exists()
+
+
+def test_a_write_killed_before_its_link_is_written_again(stopped_run: Path) -> None:
+    """Killed while writing its intent (no final name yet): the run verifies, and the same write succeeds later."""
+    _kill_writer_at(stopped_run, 10)  # the intent's own write passes 10 bytes: killed before the link
+    assert not (stopped_run / "wp09" / "1" / "late.txt").exists()
+    assert verify(stopped_run).returncode == 0
+    EvidenceStore(stopped_run).write_text("wp09/1/late.txt", "written, linked, never listed\n")
+    EvidenceStore(stopped_run).flush()
+    assert list(stopped_run.glob(".intent-*")) == []
+    assert verify(stopped_run).returncode == 0

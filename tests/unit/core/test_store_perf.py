@@ -1,6 +1,6 @@
 """Issue 23: the evidence store batches its fsyncs, and a crash mid-batch stays safe.
 
-Each file's data and intent are fsync'd before its link; the folders' entries and the
+Each file is fsync'd under its intent's name before its link; the folders' entries and the
 manifest lines of the files written since the last journal line are fsync'd once, before
 the next journal line.  The order is read from the real system calls (``strace``) of a
 real child process; crashes are real ``SIGKILL``\\ s.
@@ -103,8 +103,8 @@ def test_journal_line_follows_durable_evidence(traced: tuple[Path, list[tuple[st
     for path, linked in links.items():
         parent = path.rpartition("/")[0]
         assert any(linked < i < journal_write and p == parent for i, p in syncs), f"{parent} not fsync'd for {path}"
-        tmp_sync = [i for i, p in syncs if p.startswith(f"{parent}/.tmp-") and i < linked]
-        assert tmp_sync, f"the data of {path} was not fsync'd before its link"
+        intent_sync = [i for i, p in syncs if p.startswith(".intent-") and i < linked]
+        assert intent_sync, f"the data of {path} was not fsync'd (as its intent) before its link"
     last_manifest_write = max(i for i, c in enumerate(calls) if c == ("write", "MANIFEST.sha256"))
     manifest_sync = [i for i, p in syncs if p == "MANIFEST.sha256"]
     assert manifest_sync
@@ -127,17 +127,21 @@ def test_child_line_neither_flushes_nor_syncs(traced: tuple[Path, list[tuple[str
 
 
 def test_one_fsync_per_folder_and_one_of_the_manifest_per_batch(traced: tuple[Path, list[tuple[str, str]]]) -> None:
-    """A batch costs each file two fsyncs (data, intent), each touched folder one, the manifest one."""
+    """A batch costs each file one fsync (its data, under its intent's name), each touched folder one, the manifest one."""
     _, calls = traced
     journal_write = _result_write(calls)
     before = [p for name, p in calls[:journal_write] if name in {"fsync", "fdatasync"}]
     folders = {p for p in before if not p.rpartition("/")[2].startswith((".tmp-", ".intent-")) and "." not in p}
     # wp01/1 and wp02/1 hold the files; wp01, wp02 and the run folder got new folder names.
     assert folders == {"wp01/1", "wp01", "wp02/1", "wp02", ""}
-    assert len(before) == 2 * _FILES + len(folders) + 1
-    assert sorted(set(before) - folders - {"MANIFEST.sha256"}) == sorted(
-        p for p in set(before) if p.rpartition("/")[2].startswith((".tmp-", ".intent-"))
-    )
+    assert len(before) == _FILES + len(folders) + 1
+    intents = sorted(p for p in before if p.startswith(".intent-"))
+    assert len(set(intents)) == _FILES
+    assert sorted(set(before) - folders - {"MANIFEST.sha256"}) == intents
+    # No other file is made per write: no temp file beside the target, no separate intent file.
+    opened = [p for name, p in calls[:journal_write] if name == "openat"]
+    made = [p for p in opened if p.rpartition("/")[2].startswith((".tmp-", ".intent-"))]
+    assert sorted(made) == intents
 
 
 def test_killed_before_any_journal_line_verifies(tmp_path: Path) -> None:
