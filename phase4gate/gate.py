@@ -447,7 +447,9 @@ class Gate:
         from phase4gate.warm import Warmer, warm_list  # noqa: PLC0415
 
         todo = [wp for wp in requested if wp not in results and wp not in self._steps]
-        return Warmer(warm_list(work_package(wp).step.partition(":")[0] for wp in todo))
+        # WP01 reads GitHub before it starts any child: its adapter (github3) is imported beside the gate's start.
+        now = ("phase4gate.adapters.github",) if "WP01" in todo else ()
+        return Warmer(warm_list(work_package(wp).step.partition(":")[0] for wp in todo), now=now)
 
     def _project(self) -> GateReport:
         """Write the report files and the attestation for the journal as it stands, sealing its head."""

@@ -3,7 +3,8 @@
 The first time a step runs in a process it imports its modules, and nothing else runs
 then: that time is pure gate overhead (about 70 ms of a fresh ``phase4gate run``'s green
 gate).  :class:`Warmer` imports them early, in a daemon thread, one module at a time and
-only while one of the gate's child processes is running
+(but for the first step's GitHub adapter, imported at once) only while one of the gate's
+child processes is running
 (:func:`phase4gate.adapters.proc.wait_for_running_child`): the step's thread is then
 waiting on that child, so the import costs the gate no time of its own.
 
@@ -94,17 +95,24 @@ def _is_module(name: str) -> bool:
 class Warmer:
     """Import *modules* in a daemon thread while a child process runs; ``with Warmer(...):`` around the gate.
 
+    *now* is imported first, at once: what the first step needs before it starts any
+    child (WP01's GitHub adapter, github3, ~150 ms), overlapping the gate's own start
+    (its lock, its first journal lines and their fsyncs).
+
     *wait* waits for a running child up to a timeout and says whether one runs
     (:func:`phase4gate.adapters.proc.wait_for_running_child` by default).  Leaving the
     ``with`` block stops the warm-up without waiting for it: the thread looks at its stop
     flag between imports and after each wait.
     """
 
-    def __init__(self, modules: Sequence[str], *, wait: Callable[[float], bool] | None = None) -> None:
+    def __init__(
+        self, modules: Sequence[str], *, now: Sequence[str] = (), wait: Callable[[float], bool] | None = None
+    ) -> None:
         if wait is None:
             from phase4gate.adapters.proc import wait_for_running_child  # noqa: PLC0415
 
             wait = wait_for_running_child
+        self._now = list(now)
         self._modules = list(modules)
         self._wait = wait
         self._stop = threading.Event()
@@ -128,19 +136,26 @@ class Warmer:
                 return not self._stop.is_set()
         return False
 
+    def _import(self, name: str) -> None:
+        if not _is_module(name):
+            return
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the step meets it and reports it
+            log.debug("warm-up: %s did not import (%s)", name, type(exc).__name__)
+            return
+        self.warmed.append(name)
+
     def _run(self) -> None:
         try:
+            for name in self._now:
+                if self._stop.is_set():
+                    return
+                self._import(name)
             for name in self._modules:
                 if not self._child_running():
                     return
-                if not _is_module(name):
-                    continue
-                try:
-                    importlib.import_module(name)
-                except Exception as exc:  # noqa: BLE001 - the step meets it and reports it
-                    log.debug("warm-up: %s did not import (%s)", name, type(exc).__name__)
-                    continue
-                self.warmed.append(name)
+                self._import(name)
             if self._child_running():
                 from phase4gate.adapters.http import user_agent  # noqa: PLC0415
 

@@ -130,3 +130,15 @@ def test_phase4gate_modules_import_each_other_without_cycles() -> None:
             visit(name, [name])
     assert cycles == []
     assert len(graph) > 100  # the whole package was read
+
+
+def test_now_modules_are_imported_without_waiting_for_a_child(fresh_modules: Path) -> None:
+    """``now``: imported at once (WP01's GitHub adapter); the rest still waits for a child."""
+    with Warmer(["warmpkg.b"], now=["warmpkg.a"], wait=lambda _t: False) as warmer:
+        for _ in range(int(HANG_GUARD_SECONDS / 0.01)):
+            if warmer.warmed:
+                break
+            threading.Event().wait(0.01)
+    assert warmer.done.wait(HANG_GUARD_SECONDS)
+    assert warmer.warmed == ["warmpkg.a"]
+    assert "warmpkg.b" not in sys.modules
