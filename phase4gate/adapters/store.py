@@ -47,12 +47,12 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Final
 
 import filelock
-from attrs import field, frozen
+from attrs import define, field, frozen
 
 from phase4gate.errors import EvidenceError, EvidenceExistsError
 from phase4gate.models import EvidenceRef
@@ -159,6 +159,48 @@ def _check_rel(rel: str, *, seal: bool = False) -> PurePosixPath:
     return p
 
 
+# At most this many fsyncs of one write_many batch run side by side.
+_SYNC_THREADS: Final = 8
+
+
+@define
+class _Staged:
+    """One write between its intent and its name: the intent's fd is open until :meth:`sync` or :meth:`abort`."""
+
+    rel: str
+    posix: str
+    digest: str
+    target: Path
+    intent: Path
+    made: list[Path]
+    _fd: int | None
+
+    def sync(self) -> None:
+        """Make the intent's bytes durable (fsync) and close it.
+
+        Raises:
+            EvidenceError: the fsync failed (the intent is left for :meth:`abort`).
+        """
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            msg = f"cannot write evidence {self.rel}: {exc.strerror}"
+            raise EvidenceError(msg, path=str(self.target)) from None
+        finally:
+            os.close(fd)
+
+    def abort(self) -> None:
+        """Close the intent if open and remove it: this write never gets its name."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            self.intent.unlink()
+
+
 class EvidenceStore:
     """Write-once files under one run folder, with a manifest and a journal."""
 
@@ -237,58 +279,115 @@ class EvidenceStore:
         return self._write(rel, data)
 
     def _write(self, rel: str, data: bytes, *, seal: bool = False) -> EvidenceRef:
+        with self.locked():
+            staged = self._stage(rel, data, seal=seal)
+            try:
+                staged.sync()
+            except BaseException:
+                staged.abort()
+                raise
+            return self._commit(staged)
+
+    def write_many(self, items: Sequence[tuple[str, bytes]]) -> list[EvidenceRef]:
+        """Write each ``(rel, data)`` once, as :meth:`write_bytes` does, their fsyncs side by side.
+
+        The files' fsyncs run in parallel threads, so one filesystem commit serves many
+        (a proof's ten logs, issue 23); then each gets its name, in order.  On an error
+        the files named before it stay written; the rest are not.
+
+        Raises:
+            EvidenceExistsError: a *rel* exists already or is given twice (nothing of the batch is written).
+            EvidenceError: a file could not be written.
+        """
+        seen: set[str] = set()
+        for rel, _ in items:
+            posix = PurePosixPath(rel).as_posix()
+            if posix in seen:
+                msg = f"evidence file given twice in one batch: {rel}"
+                raise EvidenceExistsError(msg, path=rel)
+            seen.add(posix)
+        with self.locked():
+            staged: list[_Staged] = []
+            try:
+                for rel, data in items:
+                    staged.append(self._stage(rel, data))
+                if len(staged) > 1:
+                    import concurrent.futures  # noqa: PLC0415 - only for a batch
+
+                    with concurrent.futures.ThreadPoolExecutor(min(len(staged), _SYNC_THREADS)) as pool:
+                        list(pool.map(_Staged.sync, staged))
+                else:
+                    for one in staged:
+                        one.sync()
+            except BaseException:
+                for one in staged:
+                    one.abort()
+                raise
+            refs: list[EvidenceRef] = []
+            for n, one in enumerate(staged):
+                try:
+                    refs.append(self._commit(one))
+                except BaseException:
+                    for rest in staged[n + 1 :]:
+                        rest.abort()
+                    raise
+            return refs
+
+    def _stage(self, rel: str, data: bytes, *, seal: bool = False) -> _Staged:
+        """Make *rel*'s intent (the file itself, not yet fsync'd nor named); the lock is held."""
         target = self.root.joinpath(*_check_rel(rel, seal=seal).parts)
         digest = sha256_bytes(data)
         posix = PurePosixPath(rel).as_posix()
-        with self.locked():
-            if os.path.lexists(target):
-                msg = f"evidence file exists and is never overwritten: {rel}"
-                raise EvidenceExistsError(msg, path=str(target))
-            try:
-                made = _make_dirs(target.parent, self.root)
-            except OSError as exc:
-                msg = f"cannot write evidence {rel}: {exc.strerror}"
-                raise EvidenceError(msg, path=str(target)) from None
-            # The intent is the file itself, made under a name that records its path (hashed) and
-            # digest before the final name exists: a writer killed after the link leaves a file
-            # verify can tell from a planted one.  One file, one fsync, one link (issue 23).
-            intent = self.root / intent_name(posix, digest)
-            linked = False
-            try:
-                fd = _create_intent(intent, target)
-                try:
-                    _write_all(fd, data)
-                    # Read-only before it has its name: the final file is never writable, not even briefly.
-                    os.fchmod(fd, 0o444)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                try:
-                    os.link(intent, target)
-                except FileExistsError:
-                    msg = f"evidence file exists and is never overwritten: {rel}"
-                    raise EvidenceExistsError(msg, path=str(target)) from None
-                linked = True
-            except OSError as exc:
-                if isinstance(exc, EvidenceError):
-                    raise
-                msg = f"cannot write evidence {rel}: {exc.strerror}"
-                raise EvidenceError(msg, path=str(target)) from None
-            finally:
-                if not linked:
-                    with contextlib.suppress(FileNotFoundError):
-                        intent.unlink()
-            # The link's directory entry and the manifest line reach the disk at the next flush
-            # (before the next journal line): one fsync per directory and one of the manifest per batch.
-            with self._pending.lock:
-                self._pending.dirs.update(made)
-                self._pending.dirs.add(target.parent)
-            self._append(MANIFEST_NAME, f"{digest}  {posix}\n", sync=False)
-            with self._pending.lock:
-                self._pending.manifest = True
-                # The intent stays until the manifest line is on disk (the flush removes it).
-                self._pending.intents.append(intent)
-        return EvidenceRef(path=posix, sha256=digest)
+        if os.path.lexists(target):
+            msg = f"evidence file exists and is never overwritten: {rel}"
+            raise EvidenceExistsError(msg, path=str(target))
+        try:
+            made = _make_dirs(target.parent, self.root)
+        except OSError as exc:
+            msg = f"cannot write evidence {rel}: {exc.strerror}"
+            raise EvidenceError(msg, path=str(target)) from None
+        # The intent is the file itself, made under a name that records its path (hashed) and
+        # digest before the final name exists: a writer killed after the link leaves a file
+        # verify can tell from a planted one.  One file, one fsync, one link (issue 23).
+        intent = self.root / intent_name(posix, digest)
+        try:
+            fd = _create_intent(intent, target)
+        except OSError as exc:
+            msg = f"cannot write evidence {rel}: {exc.strerror}"
+            raise EvidenceError(msg, path=str(target)) from None
+        staged = _Staged(rel, posix, digest, target, intent, made, fd)
+        try:
+            _write_all(fd, data)
+            # Read-only before it has its name: the final file is never writable, not even briefly.
+            os.fchmod(fd, 0o444)
+        except OSError as exc:
+            staged.abort()
+            msg = f"cannot write evidence {rel}: {exc.strerror}"
+            raise EvidenceError(msg, path=str(target)) from None
+        return staged
+
+    def _commit(self, staged: _Staged) -> EvidenceRef:
+        """Give a synced intent its final name and its manifest line; the lock is held."""
+        try:
+            os.link(staged.intent, staged.target)
+        except OSError as exc:
+            staged.abort()
+            if isinstance(exc, FileExistsError):
+                msg = f"evidence file exists and is never overwritten: {staged.rel}"
+                raise EvidenceExistsError(msg, path=str(staged.target)) from None
+            msg = f"cannot write evidence {staged.rel}: {exc.strerror}"
+            raise EvidenceError(msg, path=str(staged.target)) from None
+        # The link's directory entry and the manifest line reach the disk at the next flush
+        # (before the next journal line): one fsync per directory and one of the manifest per batch.
+        with self._pending.lock:
+            self._pending.dirs.update(staged.made)
+            self._pending.dirs.add(staged.target.parent)
+        self._append(MANIFEST_NAME, f"{staged.digest}  {staged.posix}\n", sync=False)
+        with self._pending.lock:
+            self._pending.manifest = True
+            # The intent stays until the manifest line is on disk (the flush removes it).
+            self._pending.intents.append(staged.intent)
+        return EvidenceRef(path=staged.posix, sha256=staged.digest)
 
     def flush(self) -> None:
         """Make every file written to this run folder so far durable: its directory entry and its manifest line.
@@ -357,6 +456,21 @@ class EvidenceStore:
             msg = f"cannot read {src} to keep it as evidence: {exc.strerror}"
             raise EvidenceError(msg, path=str(src)) from None
         return self.write_bytes(rel, data)
+
+    def copy_in_many(self, pairs: Sequence[tuple[Path, str]]) -> list[EvidenceRef]:
+        """Copy each ``(src, rel)`` into the store (write-once), as one :meth:`write_many` batch.
+
+        Raises:
+            EvidenceError: a *src* cannot be read (nothing of the batch is written).
+        """
+        items: list[tuple[str, bytes]] = []
+        for src, rel in pairs:
+            try:
+                items.append((rel, src.read_bytes()))
+            except OSError as exc:
+                msg = f"cannot read {src} to keep it as evidence: {exc.strerror}"
+                raise EvidenceError(msg, path=str(src)) from None
+        return self.write_many(items)
 
     # ----------------------------------------------------------------- journal
 

@@ -105,11 +105,9 @@ def _audit_closer(
         refs.append(ctx.store.write_json(ctx.evidence_path(f"{name}.audit.json"), data))
         if result.proof is not None:
             logs = result.proof.with_log.parent
-            refs.extend(
-                ctx.store.copy_in(f, ctx.evidence_path(f"{name}/{f.name}"))
-                for f in sorted(logs.iterdir())
-                if f.is_file()
-            )
+            # One batch: the logs' fsyncs side by side (issue 23).
+            kept = [(f, ctx.evidence_path(f"{name}/{f.name}")) for f in sorted(logs.iterdir()) if f.is_file()]
+            refs.extend(ctx.store.copy_in_many(kept))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result, refs

@@ -217,3 +217,47 @@ def test_the_lock_wait_is_bounded_for_threads_too(tmp_path: Path) -> None:
         thread.join(30)
     assert [str(e) for e in errors] == ["could not lock the evidence folder within 0s"]
     assert not waiter.exists("x.txt")
+
+
+def test_write_many_writes_each_file_once_in_order(tmp_path: Path) -> None:
+    """A batch: every file written, read-only, listed in order; the intents go at the next flush."""
+    store = EvidenceStore(tmp_path / "run")
+    items = [(f"wp01/1/logs/f{i}.log", f"log {i}\n".encode()) for i in range(12)]
+    refs = store.write_many(items)
+    assert [r.path for r in refs] == [rel for rel, _ in items]
+    assert list(read_manifest(store.root)) == [rel for rel, _ in items]
+    for rel, data in items:
+        assert store.path(rel).read_bytes() == data
+        assert stat.S_IMODE(store.path(rel).stat().st_mode) == 0o444
+    assert len(list(store.root.glob(".intent-*"))) == 12
+    store.flush()
+    assert list(store.root.glob(".intent-*")) == []
+    assert verify_tree(store.root).ok
+
+
+def test_write_many_refuses_a_batch_naming_a_file_twice_or_an_existing_one(tmp_path: Path) -> None:
+    """Given twice, or already there: EvidenceExistsError, and nothing of that batch is written."""
+    store = EvidenceStore(tmp_path / "run")
+    store.write_text("wp01/1/b.txt", "b\n")
+    with pytest.raises(EvidenceExistsError, match="given twice in one batch: wp01/1/a.txt"):
+        store.write_many([("wp01/1/a.txt", b"1"), ("wp01/1/a.txt", b"2")])
+    with pytest.raises(EvidenceExistsError, match="never overwritten: wp01/1/b.txt"):
+        store.write_many([("wp01/1/a.txt", b"1"), ("wp01/1/b.txt", b"other"), ("wp01/1/c.txt", b"3")])
+    assert list(read_manifest(store.root)) == ["wp01/1/b.txt"]
+    assert not store.exists("wp01/1/a.txt")
+    assert not store.exists("wp01/1/c.txt")
+    assert store.path("wp01/1/b.txt").read_text() == "b\n"
+    store.flush()
+    assert list(store.root.glob(".intent-*")) == []
+    assert verify_tree(store.root).ok
+
+
+def test_copy_in_many_with_an_unreadable_source_writes_nothing(tmp_path: Path) -> None:
+    """A source that cannot be read: EvidenceError naming it, before any file of the batch is written."""
+    store = EvidenceStore(tmp_path / "run")
+    good = tmp_path / "good.log"
+    good.write_text("fine\n")
+    with pytest.raises(EvidenceError, match="missing.log to keep it as evidence"):
+        store.copy_in_many([(good, "wp01/1/good.log"), (tmp_path / "missing.log", "wp01/1/missing.log")])
+    assert read_manifest(store.root) == {}
+    assert store.copy_in_many([(good, "wp01/1/good.log")])[0].sha256 == sha256_bytes(b"fine\n")
