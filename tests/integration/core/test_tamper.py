@@ -178,17 +178,20 @@ print("not reached")
 """
 
 
-def test_interrupted_write_is_told_apart_from_a_planted_file(stopped_run: Path) -> None:
-    """A writer killed between os.link and the manifest append: 'interrupted write', not 'planted', not a failure."""
-    manifest_size = (stopped_run / "MANIFEST.sha256").stat().st_size
+def _kill_writer_at(run: Path, limit: int) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", _KILLED_WRITER, str(stopped_run), str(manifest_size)],
+        [sys.executable, "-c", _KILLED_WRITER, str(run), str(limit)],
         capture_output=True,
         text=True,
         timeout=HANG_GUARD_SECONDS,
         check=False,
     )
     assert proc.returncode == -signal.SIGXFSZ, proc.stderr
+
+
+def test_interrupted_write_is_told_apart_from_a_planted_file(stopped_run: Path) -> None:
+    """A writer killed between os.link and the manifest append: 'interrupted write', not 'planted', not a failure."""
+    _kill_writer_at(stopped_run, (stopped_run / "MANIFEST.sha256").stat().st_size)
     assert (stopped_run / "wp09" / "1" / "late.txt").is_file()
     assert "wp09/1/late.txt" not in (stopped_run / "MANIFEST.sha256").read_text()
     (stopped_run / "wp02" / "1" / "planted.txt").write_text("x\n")
@@ -212,17 +215,6 @@ def test_interrupted_write_whose_file_changed_is_planted(stopped_run: Path) -> N
     result = verify(stopped_run)
     assert result.returncode == 1
     assert "extra file (planted: never written by the gate): wp09/1/late.txt" in result.stdout
-
-
-def _kill_writer_at(run: Path, limit: int) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", _KILLED_WRITER, str(run), str(limit)],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_SECONDS,
-        check=False,
-    )
-    assert proc.returncode == -signal.SIGXFSZ, proc.stderr
 
 
 def test_an_interrupted_write_changed_after_the_kill_is_planted(stopped_run: Path) -> None:
