@@ -53,6 +53,7 @@ _NOT_FOR_HELP = (
 # goes through http.client: phase4gate.adapters.http_transport.StdlibTransport), and no child process.
 _NOT_FOR_RESOLVE = (
     "urllib3",
+    "logging",  # nothing on the path logs, so the CLI does not configure logging for it (commands/resolve_rc.LOGS)
     "attr",
     "attrs",
     "cattrs",
