@@ -449,7 +449,8 @@ class Gate:
         todo = [wp for wp in requested if wp not in results and wp not in self._steps]
         # WP01 reads GitHub before it starts any child: its adapter (github3) is imported beside the gate's start.
         now = ("phase4gate.adapters.github",) if "WP01" in todo else ()
-        return Warmer(warm_list(work_package(wp).step.partition(":")[0] for wp in todo), now=now)
+        steps = [work_package(wp).step.partition(":")[0] for wp in todo]
+        return Warmer(lambda: warm_list(steps), now=now)  # the list is read in the warm-up's thread
 
     def _project(self) -> GateReport:
         """Write the report files and the attestation for the journal as it stands, sealing its head."""

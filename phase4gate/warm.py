@@ -86,9 +86,10 @@ def warm_list(modules: Iterable[str]) -> list[str]:
 
 
 def _is_module(name: str) -> bool:
+    """Whether *name* is a module (finding it imports its parent, which may fail in any way)."""
     try:
         return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
+    except Exception:  # noqa: BLE001 - a parent that does not import: the step meets it and reports it
         return False
 
 
@@ -106,14 +107,19 @@ class Warmer:
     """
 
     def __init__(
-        self, modules: Sequence[str], *, now: Sequence[str] = (), wait: Callable[[float], bool] | None = None
+        self,
+        modules: Sequence[str] | Callable[[], Sequence[str]],
+        *,
+        now: Sequence[str] = (),
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         if wait is None:
             from phase4gate.adapters.proc import wait_for_running_child  # noqa: PLC0415
 
             wait = wait_for_running_child
         self._now = list(now)
-        self._modules = list(modules)
+        # A callable is called in the thread, once a child runs (reading the steps' sources is work too).
+        self._modules = modules
         self._wait = wait
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="phase4gate-warm", daemon=True)
@@ -148,17 +154,25 @@ class Warmer:
 
     def _run(self) -> None:
         try:
-            for name in self._now:
-                if self._stop.is_set():
-                    return
-                self._import(name)
-            for name in self._modules:
-                if not self._child_running():
-                    return
-                self._import(name)
-            if self._child_running():
-                from phase4gate.adapters.http import user_agent  # noqa: PLC0415
-
-                user_agent()
+            self._warm()
+        except Exception as exc:  # noqa: BLE001 - a warm-up never fails the gate: the steps import for themselves
+            log.debug("warm-up stopped: %s", type(exc).__name__)
         finally:
             self.done.set()
+
+    def _warm(self) -> None:
+        for name in self._now:
+            if self._stop.is_set():
+                return
+            self._import(name)
+        if not self._child_running():
+            return
+        modules = self._modules() if callable(self._modules) else self._modules
+        for name in modules:
+            if not self._child_running():
+                return
+            self._import(name)
+        if self._child_running():
+            from phase4gate.adapters.http import user_agent  # noqa: PLC0415
+
+            user_agent()

@@ -12,15 +12,16 @@ transport only sends one request and hands back one :class:`Exchange`, or raises
 * :class:`StdlibTransport`: ``http.client``, one connection per request, gzip and
   deflate decoded in bounded pieces.  ``phase4gate resolve-rc`` makes one GET per
   process, where importing urllib3 costs more than the request itself (about 40 ms
-  of a 100 ms run, issue 23); it answers exactly as the urllib3 transport does
-  (``tests/integration/release/test_http_client.py`` runs every fault on both).
+  of a 100 ms run, issue 23).  It answers as the urllib3 transport does in every case
+  ``tests/integration/release/test_http_client.py`` runs on both (faults, gzip members,
+  redirects, odd URLs); a stacked Content-Encoding is refused rather than decoded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 if TYPE_CHECKING:
     import http.client
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["Exchange", "StdlibTransport", "Transport", "TransportFailure", "Urllib3Transport"]
 
 _CHUNK: Final = 64 * 1024
+# What urllib3 leaves unquoted in a path and a query (its ``util.url`` sets): the rest is percent-encoded.
+_PATH_SAFE: Final = "/%:@!$&'()*+,;=~"
+_QUERY_SAFE: Final = "/?%:@!$&'()*+,;=~"
 
 
 class TransportFailure(Exception):  # noqa: N818 - a failure the client classifies, not an error of its own
@@ -183,7 +187,12 @@ class Urllib3Transport:
 
 
 class _Decoder:
-    """Content-Encoding gzip / deflate / identity, decoded in pieces no larger than asked."""
+    """Content-Encoding gzip (every member) / deflate / identity, decoded in pieces no larger than asked.
+
+    As urllib3's decoders: a gzip body's later members are decoded too and trailing garbage
+    after the first member is dropped; deflate is tried with its zlib header, then raw.  A
+    stacked encoding (``gzip, gzip``) is refused (:class:`TransportFailure`), not guessed at.
+    """
 
     def __init__(self, encoding: str) -> None:
         import zlib  # noqa: PLC0415
@@ -191,7 +200,12 @@ class _Decoder:
         enc = encoding.strip().lower()
         self._zlib = zlib
         self._raw_deflate = False
-        if enc in {"gzip", "x-gzip"}:
+        self._gzip = enc in {"gzip", "x-gzip"}
+        self._later_member = False
+        self._done = False
+        if "," in enc:
+            raise TransportFailure("other", f"unsupported stacked Content-Encoding {encoding[:40]!r}")
+        if self._gzip:
             self._d: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif enc == "deflate":
             self._d = zlib.decompressobj()
@@ -201,26 +215,43 @@ class _Decoder:
         self._pending = b""
 
     def feed(self, raw: bytes, limit: int) -> bytes:
-        """Decode *raw* (plus what is pending), returning at most *limit* bytes; the rest stays pending."""
+        """Decode *raw* (plus what is pending), returning at most *limit* (>= 1) bytes; the rest stays pending."""
+        data = self._pending + raw
         if self._d is None:
-            data = self._pending + raw
             self._pending = data[limit:]
             return data[:limit]
-        try:
-            out = self._d.decompress(self._pending + raw, limit)
-        except self._zlib.error:
-            if not self._raw_deflate:
-                raise
+        if self._done:  # trailing garbage after a gzip member: dropped, as urllib3 does
+            self._pending = b""
+            return b""
+        out = b""
+        while True:
+            try:
+                out += self._d.decompress(data, limit - len(out))
+            except self._zlib.error:
+                if self._later_member:
+                    self._done, self._pending = True, b""
+                    return out
+                if not self._raw_deflate:
+                    raise
+                self._raw_deflate = False
+                self._d = self._zlib.decompressobj(-self._zlib.MAX_WBITS)
+                continue
             self._raw_deflate = False
-            self._d = self._zlib.decompressobj(-self._zlib.MAX_WBITS)
-            out = self._d.decompress(self._pending + raw, limit)
-        self._raw_deflate = False
-        self._pending = self._d.unconsumed_tail
-        return out
+            if self._gzip and self._d.eof and self._d.unused_data:
+                # Another gzip member follows: decode it too.
+                data = self._d.unused_data
+                self._d = self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
+                self._later_member = True
+                if len(out) >= limit:
+                    self._pending = data
+                    return out
+                continue
+            self._pending = self._d.unconsumed_tail
+            return out
 
     def finish(self) -> bytes:
         """Return what the decompressor still holds once the raw body has ended (nothing is pending then)."""
-        return self._d.flush() if self._d is not None else b""
+        return self._d.flush() if self._d is not None and not self._done else b""
 
     @property
     def pending(self) -> bool:
@@ -233,12 +264,10 @@ class _StdlibExchange:
         self._conn = conn
         self._resp = resp
         self.status = resp.status
-        joined: dict[str, str] = {}
-        for name, value in resp.getheaders():
-            key = next((k for k in joined if k.lower() == name.lower()), name)
-            joined[key] = f"{joined[key]}, {value}" if key in joined else value
-        self.headers: Mapping[str, str] = joined
-        self._decoder = _Decoder(next((v for k, v in joined.items() if k.lower() == "content-encoding"), ""))
+        # A repeated header keeps its last value, as ``dict(urllib3 headers.items())`` does.
+        self.headers: Mapping[str, str] = dict(resp.getheaders())
+        encoding = next((v for k, v in self.headers.items() if k.lower() == "content-encoding"), "")
+        self._decoder = _Decoder(encoding)
         self._data = b""
 
     def _read(self, limit: int, failure: str) -> bytes | None:
@@ -317,19 +346,7 @@ class StdlibTransport:
         """Connect, send, read the status line and headers (and, with *preload*, the body)."""
         import http.client  # noqa: PLC0415
 
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.scheme == "https":
-            import ssl  # noqa: PLC0415
-
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, parts.port, timeout=connect_timeout, context=ssl.create_default_context()
-            )
-        elif parts.scheme == "http":
-            conn = http.client.HTTPConnection(host, parts.port, timeout=connect_timeout)
-        else:
-            raise TransportFailure("other", f"unsupported URL scheme {parts.scheme!r}")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn, target = self._connection(url, connect_timeout)
         try:
             self._connect(conn, read_timeout)
             try:
@@ -337,6 +354,8 @@ class StdlibTransport:
                 resp = conn.getresponse()
             except TimeoutError:
                 raise TransportFailure("read-timeout", "timed out") from None
+            except (http.client.InvalidURL, UnicodeError, ValueError) as exc:
+                raise TransportFailure("other", f"invalid request ({type(exc).__name__})") from None
             except (http.client.HTTPException, OSError) as exc:
                 raise TransportFailure("broken", type(exc).__name__) from None
             exchange = _StdlibExchange(conn, resp)
@@ -346,6 +365,36 @@ class StdlibTransport:
             conn.close()
             raise
         return exchange
+
+    @staticmethod
+    def _connection(url: str, connect_timeout: float) -> tuple[http.client.HTTPConnection, str]:
+        """Return an unconnected connection to *url*'s origin and the request target, quoted as urllib3 quotes it.
+
+        Raises:
+            TransportFailure: (``other``) a scheme other than http(s), a port out of range, a bad host.
+        """
+        import http.client  # noqa: PLC0415
+
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)  # explicit: an IPv6 host has colons
+            host = parts.hostname or ""
+            if not host:
+                raise ValueError("no host")  # noqa: TRY301 - one message for every bad URL
+            if parts.scheme == "https":
+                import ssl  # noqa: PLC0415
+
+                conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                    host, port, timeout=connect_timeout, context=ssl.create_default_context()
+                )
+            elif parts.scheme == "http":
+                conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+            else:
+                raise TransportFailure("other", f"unsupported URL scheme {parts.scheme!r}")
+        except (ValueError, UnicodeError, http.client.InvalidURL) as exc:
+            raise TransportFailure("other", f"invalid URL ({exc})") from None
+        path = quote(parts.path or "/", safe=_PATH_SAFE)
+        return conn, path + (f"?{quote(parts.query, safe=_QUERY_SAFE)}" if parts.query else "")
 
     @staticmethod
     def _connect(conn: http.client.HTTPConnection, read_timeout: float) -> None:

@@ -42,6 +42,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -234,11 +235,14 @@ class EvidenceStore:
             hint="another gate is writing here",
         )
         start = time.monotonic()
-        if not self._pending.writers.acquire(timeout=self._lock_timeout):
+        # filelock's own meaning: a negative (or infinite) timeout waits for as long as it takes.
+        forever = self._lock_timeout < 0 or math.isinf(self._lock_timeout)
+        if not self._pending.writers.acquire(timeout=-1 if forever else self._lock_timeout):
             raise busy
         try:
+            left = -1.0 if forever else max(0.0, self._lock_timeout - (time.monotonic() - start))
             try:
-                self._lock.acquire(timeout=max(0.0, self._lock_timeout - (time.monotonic() - start)))
+                self._lock.acquire(timeout=left)
             except filelock.Timeout:
                 raise busy from None
             try:
@@ -738,12 +742,13 @@ class Manifest:
     # (number of journal lines, head digest, number of entries up to and including the seal), in order.
     heads: tuple[tuple[int, str, int], ...]
     problems: tuple[str, ...]
-    # Path key -> digest of every intent named ``.intent-<key>-<digest>`` (:func:`intent_name`).
-    keyed_intents: dict[str, str] = field(factory=dict)
+    # Path key -> the digests of every intent named ``.intent-<key>-<digest>`` (:func:`intent_name`);
+    # two writes of one path killed at different points leave two.
+    keyed_intents: dict[str, set[str]] = field(factory=dict)
 
-    def intended(self, rel: str) -> str | None:
-        """Return the digest an intent recorded for *rel*, or ``None`` when no intent names it."""
-        return self.intents.get(rel) or self.keyed_intents.get(_path_key(rel))
+    def covers(self, rel: str, digest: str) -> bool:
+        """Whether an intent recorded writing *digest* to *rel*."""
+        return self.intents.get(rel) == digest or digest in self.keyed_intents.get(_path_key(rel), set())
 
     @property
     def sealed(self) -> tuple[int, str, int] | None:
@@ -799,11 +804,11 @@ def load_manifest(root: Path) -> Manifest:
         msg = f"cannot read {path}: {exc.strerror}"
         raise EvidenceError(msg, path=str(path)) from None
     intents: dict[str, str] = {}
-    keyed: dict[str, str] = {}
+    keyed: dict[str, set[str]] = {}
     for p in sorted(root.glob(f"{_INTENT_PREFIX}*")):
         m = _INTENT_RE.match(p.name)
         if m is not None:
-            keyed[m["key"]] = m["digest"]
+            keyed.setdefault(m["key"], set()).add(m["digest"])
             continue
         text = _read_small(p) or ""
         digest, sep, rel = text.rstrip("\n").partition("  ")
@@ -889,6 +894,8 @@ def verify_tree(root: Path) -> VerifyResult:
     missing: list[str] = []
     refused: list[str] = []
     modes: list[str] = []
+    # (path key, digest) of the intents whose write is accounted for: listed, or an interrupted write.
+    done = {(_path_key(rel), digest) for rel, digest in listed.items()}
     for rel, digest in sorted(listed.items()):
         why = path_refusal(root, rel)
         if why is not None:
@@ -928,10 +935,20 @@ def verify_tree(root: Path) -> VerifyResult:
                 or (here == root and name.startswith(_INTENT_PREFIX))
             ):
                 continue
-            elif manifest.intended(rel) == sha256_file(p):
-                interrupted.append(rel)
             else:
-                extra.append(rel)
+                digest = sha256_file(p)
+                if manifest.covers(rel, digest):
+                    interrupted.append(rel)
+                    done.add((_path_key(rel), digest))
+                else:
+                    extra.append(rel)
+    # An intent whose write got neither its name nor its manifest line: a writer killed before the link.
+    stale.extend(
+        f"{_INTENT_PREFIX}{key}-{digest}"
+        for key in sorted(manifest.keyed_intents)
+        for digest in sorted(manifest.keyed_intents[key])
+        if (key, digest) not in done
+    )
     return VerifyResult(
         len(listed),
         tuple(altered),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from phase4gate.adapters.store import EvidenceStore, sha256_file
+from phase4gate.adapters.store import EvidenceStore, intent_name, sha256_file
 from phase4gate.attest import ATTESTATION_NAME
 from phase4gate.config import GateConfig
 from phase4gate.gate import Gate
@@ -217,6 +217,24 @@ def test_interrupted_write_whose_file_changed_is_planted(stopped_run: Path) -> N
     assert "extra file (planted: never written by the gate): wp09/1/late.txt" in result.stdout
 
 
+def test_two_killed_writes_of_one_path_are_both_accounted_for(stopped_run: Path) -> None:
+    """Killed before its link with some bytes, then after its link with others: 'interrupted', never 'planted'."""
+    late = "wp09/1/late.txt"
+    EvidenceStore(stopped_run).path("wp09/1").mkdir(parents=True)
+    for digest in ("f" * 64, "0" * 64):  # a stale intent of another content sorts on either side
+        stale = stopped_run / intent_name(late, digest)
+        stale.write_bytes(b"an earlier write of it, killed before its link\n")
+        _kill_writer_at(stopped_run, (stopped_run / "MANIFEST.sha256").stat().st_size)
+        result = verify(stopped_run)
+        assert f"interrupted write (complete, digest matches the recorded intent): {late}" in result.stdout
+        assert "planted" not in result.stdout
+        assert f"leftover temp file (a killed writer; no final file was affected): {stale.name}" in result.stdout
+        assert result.returncode == 0
+        (stopped_run / late).unlink()
+        for p in stopped_run.glob(".intent-*"):
+            p.unlink()
+
+
 def test_an_interrupted_write_changed_after_the_kill_is_planted(stopped_run: Path) -> None:
     """The intent's name records the bytes' digest: a file changed after its writer died is not covered."""
     _kill_writer_at(stopped_run, (stopped_run / "MANIFEST.sha256").stat().st_size)
@@ -234,7 +252,10 @@ def test_a_write_killed_before_its_link_is_written_again(stopped_run: Path) -> N
     """Killed while writing its intent (no final name yet): the run verifies, and the same write succeeds later."""
     _kill_writer_at(stopped_run, 10)  # the intent's own write passes 10 bytes: killed before the link
     assert not (stopped_run / "wp09" / "1" / "late.txt").exists()
-    assert verify(stopped_run).returncode == 0
+    (left,) = stopped_run.glob(".intent-*")
+    first = verify(stopped_run)
+    assert first.returncode == 0
+    assert f"leftover temp file (a killed writer; no final file was affected): {left.name}" in first.stdout
     EvidenceStore(stopped_run).write_text("wp09/1/late.txt", "written, linked, never listed\n")
     EvidenceStore(stopped_run).flush()
     assert list(stopped_run.glob(".intent-*")) == []

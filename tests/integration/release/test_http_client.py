@@ -166,6 +166,37 @@ def test_a_body_that_is_not_the_gzip_it_claims_is_refused_not_retried(server: _R
     assert slept == []
 
 
+def test_every_gzip_member_is_decoded_and_trailing_garbage_dropped(server: _Redirector) -> None:
+    """A body of two gzip members (then junk): both members, as urllib3 decodes them; read whole or bounded."""
+    import gzip
+
+    body = gzip.compress(b'{"first": 1, ') + gzip.compress(b'"second": 2}')
+    two = Fault("status", status=200, headers={"Content-Encoding": "gzip"}, body=body)
+    junk = Fault("status", status=200, headers={"Content-Encoding": "gzip"}, body=body + b"not gzip at all")
+    server.inject("/health/", two, two, junk)
+    c, _ = client(server.base_url)
+    assert c.get("/health/").body == b'{"first": 1, "second": 2}'
+    assert c.get("/health/", max_bytes=1000).body == b'{"first": 1, "second": 2}'
+    assert c.get("/health/", max_bytes=1000).body == b'{"first": 1, "second": 2}'
+
+
+def test_a_redirect_to_a_path_needing_quotes_is_followed(server: _Redirector) -> None:
+    """A Location with a non-ASCII letter or a space: percent-encoded and followed (urllib3 does), never a crash."""
+    server.target = "/h\u00e9alth dir/"
+    c, _ = client(server.base_url)
+    answer = c.get("/moved/")
+    assert answer.status == 404  # the emulator has no such page; what matters is that it was asked
+    assert server.requests[-1].path == "/h%C3%A9alth%20dir/"
+
+
+def test_a_port_out_of_range_is_an_error_naming_the_url() -> None:
+    """http://127.0.0.1:99999/: the configured error class (exit 3 for resolve-rc), not a traceback."""
+    c, slept = client("http://127.0.0.1:99999", error_cls=PackageIndexError)
+    with pytest.raises(PackageIndexError, match="127.0.0.1:99999"):
+        c.get("/simple/")
+    assert slept == []
+
+
 def test_backoff_delay_arithmetic() -> None:
     """Retry-After seconds or date win (capped at 120 s); else factor * 2**(n-1)."""
     assert [backoff_delay(n, 0.5, None) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]

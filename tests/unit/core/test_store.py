@@ -261,3 +261,10 @@ def test_copy_in_many_with_an_unreadable_source_writes_nothing(tmp_path: Path) -
         store.copy_in_many([(good, "wp01/1/good.log"), (tmp_path / "missing.log", "wp01/1/missing.log")])
     assert read_manifest(store.root) == {}
     assert store.copy_in_many([(good, "wp01/1/good.log")])[0].sha256 == sha256_bytes(b"fine\n")
+
+
+@pytest.mark.parametrize("timeout", [-5.0, float("inf")])
+def test_a_negative_or_infinite_lock_timeout_waits_as_filelock_would(tmp_path: Path, timeout: float) -> None:
+    """filelock's meaning: a negative or infinite timeout waits for as long as it takes (never a ValueError)."""
+    store = EvidenceStore(tmp_path / "run", lock_timeout=timeout)
+    assert store.write_text("a.txt", "a\n").sha256 == sha256_bytes(b"a\n")

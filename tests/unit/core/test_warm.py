@@ -142,3 +142,12 @@ def test_now_modules_are_imported_without_waiting_for_a_child(fresh_modules: Pat
     assert warmer.done.wait(HANG_GUARD_SECONDS)
     assert warmer.warmed == ["warmpkg.a"]
     assert "warmpkg.b" not in sys.modules
+
+
+def test_a_parent_that_raises_anything_is_skipped_and_the_rest_warmed(fresh_modules: Path) -> None:
+    """Finding ``warmpkg.boom.name`` imports ``warmpkg.boom``, which raises RuntimeError: skipped, the rest warmed."""
+    (fresh_modules / "boom.py").write_text("raise RuntimeError('boom on purpose')\n")
+    names = ["warmpkg.boom", "warmpkg.boom.name", "warmpkg.b"]
+    with Warmer(lambda: names, wait=lambda _t: True) as warmer:
+        assert warmer.done.wait(HANG_GUARD_SECONDS)
+    assert warmer.warmed == ["warmpkg.b"]
