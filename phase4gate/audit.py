@@ -35,10 +35,10 @@ from phase4gate.checks.fix_substance import (
     Verdict,
     added_names,
     audit_fix_substance,
-    classify_file,
     find_callers,
     judge_proof,
 )
+from phase4gate.checks.fix_substance.classify import classify_chunk
 from phase4gate.errors import ProcessError
 
 if TYPE_CHECKING:
@@ -138,10 +138,6 @@ class AuditResult:
         return out
 
 
-def _classify_chunk(changes: list[FileChange], options: AuditOptions) -> list[FileReport]:
-    return [classify_file(c, options) for c in changes]
-
-
 def classify_files(
     changes: Sequence[FileChange],
     options: AuditOptions = AuditOptions(),  # noqa: B008 - frozen value
@@ -157,17 +153,17 @@ def classify_files(
     """
     cores = workers if workers is not None else (os.cpu_count() or 1)
     if cores < 2 or len(changes) < PARALLEL_MIN_FILES:
-        return _classify_chunk(list(changes), options)
+        return classify_chunk(list(changes), options)
     size = max(4, len(changes) // (16 * cores))
     chunks = [list(changes[i : i + size]) for i in range(0, len(changes), size)]
     results: list[list[FileReport] | None] = [None] * len(chunks)
     # spawn, not fork: the gate runs steps in threads, and forking a threaded process is unsafe.
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=cores - 1, mp_context=context) as pool:
-        futures = [pool.submit(_classify_chunk, chunk, options) for chunk in chunks]
+        futures = [pool.submit(classify_chunk, chunk, options) for chunk in chunks]
         for i in reversed(range(len(chunks))):
             if futures[i].cancel():
-                results[i] = _classify_chunk(chunks[i], options)
+                results[i] = classify_chunk(chunks[i], options)
         for i, future in enumerate(futures):
             if results[i] is None:
                 results[i] = future.result(timeout=_CLASSIFY_TIMEOUT_SECONDS)
