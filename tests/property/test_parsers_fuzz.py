@@ -8,12 +8,11 @@ column C`` for XML.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from phase4gate.adapters.github import closers_from_timeline
@@ -160,16 +159,18 @@ def test_classification_never_crashes(before: str, after: str, name: str) -> Non
 
 
 def _parses(text: str) -> bool:
+    """Whether *text* compiles: parsing is not enough (``*0`` parses, and does not compile)."""
     try:
-        ast.parse(text)
+        compile(text, "a.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     return True
 
 
+@example(before="", after="*0")  # parses, does not compile: 'unparseable', as the audit says
 @given(before=st.text(max_size=80), after=st.text(max_size=80))
 def test_python_that_parses_is_never_called_unparseable(before: str, after: str) -> None:
-    """A .py change whose two sides both parse is classified; one whose side does not is 'unparseable'."""
+    """A .py change whose two sides both compile is classified; one whose side does not is 'unparseable'."""
     report = classify_file(FileChange("a.py", before, after))
     assert (report.kind is FileKind.UNPARSEABLE) == (not (_parses(before) and _parses(after)))
     if before == after and report.kind is not FileKind.UNPARSEABLE:

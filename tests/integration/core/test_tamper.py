@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from phase4gate.adapters.store import EvidenceStore, intent_name, sha256_file
+from phase4gate.adapters.manifest import intent_name
+from phase4gate.adapters.store import EvidenceStore, sha256_file
 from phase4gate.attest import ATTESTATION_NAME
 from phase4gate.config import GateConfig
 from phase4gate.gate import Gate
